@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Idempotent set-up for running Tandem and its tests on a Debian 12 machine, as root:
+# installs the Debian packages the project uses (only those missing) and the npm packages (only when
+# package-lock.json changed since the last install). Both README commands call it first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+debian_packages=(
+  socat          # the serial null-modem cable: a linked pty pair
+  nftables       # the kernel data plane and packet-filter driver
+  iproute2       # namespaces, veth, bridges, addresses, routes, neighbours
+  iputils-ping   # reachability checks in the testbed
+  iputils-arping # gratuitous ARP sender of the net driver
+  tcpdump        # tests capture ARP frames on a link
+  conntrack      # connection tracking state
+  procps         # ps/pkill for finding the testbed's processes
+  python3 make g++ # native addons (serialport, raw-socket, better-sqlite3) build from source
+)
+
+missing=()
+for pkg in "${debian_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "setup: missing Debian packages (${missing[*]}); run as root to install them" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+stamp=node_modules/.tandem-lock.sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+  echo "setup: npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" > "$stamp"
+fi
