@@ -36,3 +36,15 @@ export function canRun(name: string, reqs: Requirements): boolean {
   console.log(`skip: ${why}`);
   return false;
 }
+
+/**
+ * For tests of kernel features this machine's kernel lacks (a GPIO chip, IPVS, a watchdog device): true
+ * when every path exists; otherwise prints one `skip:` line and returns false, in CI too — CI cannot
+ * install a kernel feature. The image issue runs these tests in a guest whose kernel has them.
+ */
+export function kernelHas(name: string, paths: readonly string[]): boolean {
+  const lacking = paths.filter((p) => spawnSync('test', ['-e', p]).status !== 0);
+  if (lacking.length === 0) return true;
+  console.log(`skip: ${name} needs ${lacking.join(', ')}, which this kernel does not have`);
+  return false;
+}
