@@ -26,16 +26,16 @@ export function run(
   if (file === undefined) return Promise.reject(new TypeError('run() needs a program'));
   return new Promise((resolve, reject) => {
     const child = spawn(file, args, {
-      stdio: ['pipe', 'pipe', 'pipe'],
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       ...(options.signal ? { signal: options.signal } : {}),
       timeout: options.timeoutMs ?? 30_000,
     });
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => {
+    child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       stdout += d;
     });
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
+    child.stderr?.setEncoding('utf8').on('data', (d: string) => {
       stderr += d;
     });
     child.on('error', reject);
@@ -44,6 +44,10 @@ export function run(
       if (result.code !== 0 && !options.allowFail) reject(new CommandError(argv, result));
       else resolve(result);
     });
-    child.stdin.end(options.input ?? '');
+    if (child.stdin) {
+      // A program that exits without reading its input must not crash us with EPIPE.
+      child.stdin.on('error', () => {});
+      child.stdin.end(options.input);
+    }
   });
 }
