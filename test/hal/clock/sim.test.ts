@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { SimClock } from '../../../hal/clock/sim.ts';
 import { HalError } from '../../../hal/errors.ts';
 import { rejects, withCode } from '../../support/assert.ts';
+import { clockContract } from './contract.ts';
 
 const timers = suite('SimClock timers');
 
@@ -102,3 +103,16 @@ sleeping('rejects with HAL_CANCELED on abort and leaves no timer', async () => {
 });
 
 sleeping.run();
+
+// ---
+
+clockContract('sim', () => {
+  const clock = new SimClock();
+  return {
+    clock,
+    wait: async (ms) => {
+      clock.advance(ms);
+      await SimClock.flush();
+    },
+  };
+});
