@@ -14,6 +14,7 @@ debian_packages=(
   tcpdump        # tests capture ARP frames on a link
   conntrack      # connection tracking state
   procps         # ps/pkill for finding the testbed's processes
+  libgpiod-dev   # node-libgpiod (GPIO driver) builds against libgpiod 1.6; pulls in libgpiod2
   python3 make g++ # native addons (serialport, raw-socket, better-sqlite3) build from source
 )
 

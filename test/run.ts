@@ -80,9 +80,11 @@ async function runTestFile(file: string): Promise<Outcome> {
   const total = count(output, 'Total');
   const passed = count(output, 'Passed') ?? 0;
   let skipped = count(output, 'Skipped') ?? 0;
-  if (total === 0 && /^skip: /m.test(output)) skipped += 1;
+  // A file gated by canRun()/kernelHas() registers no tests and prints only its `skip:` line.
+  const skippedWhole = (total ?? 0) === 0 && code === 0 && /^skip: /m.test(output);
+  if (skippedWhole) skipped += 1;
   // A crash, a timeout or a failing hook may leave no summary: the file then counts as one failure.
-  let failed = total === undefined ? 1 : Math.max(0, total - passed - skipped);
+  let failed = total === undefined && !skippedWhole ? 1 : Math.max(0, (total ?? 0) - passed - skipped);
   if (code !== 0 && failed === 0) failed = 1;
   return { name, passed, failed, skipped, output, ms };
 }
