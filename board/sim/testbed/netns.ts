@@ -1,3 +1,5 @@
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { run } from './exec.ts';
 
 /**
@@ -79,6 +81,11 @@ export class TestNetns {
       if (isAlive(Number(m[1]))) continue;
       await deleteNetns(ns);
       removed.push(ns);
+    }
+    const stateRoot = '/run/tandem-sim';
+    for (const dir of existsSync(stateRoot) ? readdirSync(stateRoot) : []) {
+      const m = /^tnd-t(\d+)-/.exec(dir);
+      if (m && !isAlive(Number(m[1]))) rmSync(join(stateRoot, dir), { recursive: true, force: true });
     }
     return removed;
   }

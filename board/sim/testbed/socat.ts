@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, realpathSync } from 'node:fs';
+import { existsSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 /** A serial null-modem cable: two linked ptys made by socat, reachable through symlinks in `dir`. */
@@ -30,6 +30,9 @@ export async function startPtyPair(options: PtyPairOptions): Promise<PtyPair> {
   const linkA = join(options.dir, options.nameA ?? 'serial-a');
   const linkB = join(options.dir, options.nameB ?? 'serial-b');
   const socatArgs = ['socat', `pty,raw,echo=0,link=${linkA}`, `pty,raw,echo=0,link=${linkB}`];
+  // A stale link from a crashed run could point at a pty that someone else now holds.
+  rmSync(linkA, { force: true });
+  rmSync(linkB, { force: true });
   const argv = options.netns ? ['ip', 'netns', 'exec', options.netns, ...socatArgs] : socatArgs;
   const [cmd, ...args] = argv as [string, ...string[]];
   const child: ChildProcess = spawn(cmd, args, {
