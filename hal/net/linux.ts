@@ -1,0 +1,302 @@
+/**
+ * The Linux net driver: iproute2 for reading (`ip -j`) and changing links, addresses, neighbours and
+ * routes, `ip -o monitor link` for link events, and iputils `arping` for gratuitous ARP. With `netns`
+ * every command runs in that network namespace (`ip -n`, `ip netns exec`).
+ *
+ * arping (iputils 20221126) takes whole seconds for -i and lingers a full second after its last frame,
+ * so each frame of a burst is its own `arping -c 1`, started on this driver's Clock: frames leave on
+ * time, and a burst resolves about a second after its last frame, once that arping has confirmed it.
+ * arping also counts a frame the kernel drops for want of carrier as sent, so each frame first checks.
+ */
+import { LinuxClock } from '../clock/linux.ts';
+import type { Clock } from '../clock/types.ts';
+import { abortError, HalError } from '../errors.ts';
+import { runBurst } from './burst.ts';
+import { diffLink } from './link-diff.ts';
+import { LinuxTools } from './linux-exec.ts';
+import { MonitorProcess } from './linux-monitor.ts';
+import {
+  linkDoesArp,
+  parseAddresses,
+  parseLinks,
+  parseMonitorLine,
+  parseNeighbours,
+  parseRoutes,
+} from './linux-parse.ts';
+import type {
+  AddAddressOptions,
+  AddressInfo,
+  AnnounceOptions,
+  AnnounceResult,
+  LinkInfo,
+  LinkWatch,
+  NeighbourInfo,
+  NetDriver,
+  RouteInfo,
+  RouteSpec,
+  SignalOptions,
+} from './types.ts';
+import {
+  checkAnnounceOptions,
+  checkIp,
+  checkLabel,
+  checkLinkName,
+  checkRoute,
+  parseCidr,
+  type ResolvedRoute,
+} from './validate.ts';
+import { LinkEventQueue } from './watch-queue.ts';
+
+export interface LinuxNetOptions {
+  /** Run against this network namespace (as `ip netns` names it) instead of the process's own. */
+  netns?: string;
+  /** Times announcement bursts and the monitor's start-up. Default: the host's monotonic clock. */
+  clock?: Clock;
+  /** How long a link monitor may take to subscribe. Default 5000 ms. */
+  monitorReadyMs?: number;
+}
+
+const ADDRESS_PRESENT = /File exists|already assigned/;
+const ADDRESS_ABSENT = /Cannot assign requested address|Address not found/;
+const ROUTE_ABSENT = /No such process/;
+
+export class LinuxNet implements NetDriver {
+  private readonly tools: LinuxTools;
+  private readonly clock: Clock;
+  private readonly host: string;
+  private readonly readyMs: number;
+  private readonly closing = new AbortController();
+  private readonly watches = new Set<LinkEventQueue>();
+  private closed: Promise<void> | undefined;
+
+  constructor(options: LinuxNetOptions = {}) {
+    this.tools = new LinuxTools(options.netns);
+    this.clock = options.clock ?? new LinuxClock();
+    this.host = options.netns === undefined ? 'host' : `netns ${options.netns}`;
+    this.readyMs = options.monitorReadyMs ?? 5000;
+  }
+
+  async links(): Promise<LinkInfo[]> {
+    this.checkOpen();
+    const { stdout } = await this.tools.ip(['-j', 'link', 'show'], this.how('list links of', this.host));
+    return parseLinks(stdout);
+  }
+
+  async watchLinks(options: SignalOptions = {}): Promise<LinkWatch> {
+    this.checkOpen();
+    const { signal } = options;
+    if (signal?.aborted) throw abortError(signal, this.host);
+    const monitor = new MonitorProcess(this.tools.ipArgv(['-o', 'monitor', 'link']), this.host);
+    let snapshot: LinkInfo[];
+    try {
+      await monitor.ready(this.clock, this.readyMs, this.signalWith(signal));
+      snapshot = await this.links();
+    } catch (err) {
+      await monitor.stop();
+      throw err;
+    }
+    const known = new Map(snapshot.map((l) => [l.index, l]));
+    const watch: LinkEventQueue = new LinkEventQueue(this.host, signal, async () => {
+      this.watches.delete(watch);
+      await monitor.stop();
+    });
+    this.watches.add(watch);
+    monitor.onExit((why) => {
+      watch.fail(
+        new HalError('HAL_IO', `link monitor of ${this.host} stopped: ${why}`, { device: this.host }),
+      );
+    });
+    monitor.onLine((line) => {
+      const record = parseMonitorLine(line);
+      if (record === undefined) return;
+      const { index } = record.link;
+      const before = known.get(index);
+      if (record.deleted) {
+        known.delete(index);
+        watch.push({ kind: 'removed', link: before ?? record.link });
+        return;
+      }
+      known.set(index, record.link);
+      for (const event of diffLink(before, record.link)) watch.push(event);
+    });
+    return watch;
+  }
+
+  async setLinkUp(link: string, up: boolean): Promise<void> {
+    this.checkOpen();
+    checkLinkName(link);
+    await this.tools.ip(
+      ['link', 'set', 'dev', link, up ? 'up' : 'down'],
+      this.how(`set ${up ? 'up' : 'down'}`, link),
+    );
+  }
+
+  async addresses(link?: string): Promise<AddressInfo[]> {
+    this.checkOpen();
+    if (link !== undefined) checkLinkName(link);
+    const dev = link === undefined ? [] : ['dev', link];
+    const { stdout } = await this.tools.ip(
+      ['-j', 'addr', 'show', ...dev],
+      this.how('list addresses of', link ?? this.host),
+    );
+    return parseAddresses(stdout);
+  }
+
+  async addAddress(link: string, cidr: string, options: AddAddressOptions = {}): Promise<void> {
+    this.checkOpen();
+    checkLinkName(link);
+    const parsed = parseCidr(cidr);
+    const label = checkLabel(link, parsed.family, options.label);
+    await this.tools.ip(
+      ['addr', 'add', parsed.cidr, 'dev', link, ...(label === undefined ? [] : ['label', label])],
+      {
+        ...this.how(`add ${parsed.cidr} to`, link),
+        tolerate: ADDRESS_PRESENT,
+      },
+    );
+  }
+
+  async removeAddress(link: string, cidr: string): Promise<void> {
+    this.checkOpen();
+    checkLinkName(link);
+    const parsed = parseCidr(cidr);
+    await this.tools.ip(['addr', 'del', parsed.cidr, 'dev', link], {
+      ...this.how(`remove ${parsed.cidr} from`, link),
+      tolerate: ADDRESS_ABSENT,
+    });
+  }
+
+  async announce(link: string, ip: string, options: AnnounceOptions = {}): Promise<AnnounceResult> {
+    this.checkOpen();
+    checkLinkName(link);
+    const vip = checkIp(ip);
+    const plan = checkAnnounceOptions(link, options);
+    if (vip.family !== 'inet') {
+      throw new HalError('HAL_UNSUPPORTED', `announce ${vip.address} on ${link}: ARP is IPv4 only`, {
+        device: link,
+      });
+    }
+    const { stdout } = await this.tools.ip(
+      ['-j', 'addr', 'show', 'dev', link],
+      this.how('announce on', link),
+    );
+    if (!linkDoesArp(stdout, link)) {
+      throw new HalError('HAL_UNSUPPORTED', `announce on ${link}: the link does not do ARP`, {
+        device: link,
+      });
+    }
+    if (!parseLinks(stdout).some((l) => l.name === link && l.adminUp)) {
+      throw new HalError('HAL_IO', `announce on ${link}: the link is down`, { device: link });
+    }
+    if (!parseAddresses(stdout).some((a) => a.address === vip.address)) {
+      throw new HalError('HAL_INVALID_ARGUMENT', `announce: ${vip.address} is not an address of ${link}`, {
+        device: link,
+      });
+    }
+    const mode = plan.form === 'reply' ? '-A' : '-U';
+    const sent = await runBurst(
+      this.clock,
+      {
+        count: plan.count,
+        intervalMs: plan.intervalMs,
+        signal: this.signalWith(options.signal),
+        device: link,
+      },
+      async (_index, signal) => {
+        const now = await this.tools.ip(['-j', 'link', 'show', 'dev', link], {
+          ...this.how('announce on', link),
+          signal,
+        });
+        if (!parseLinks(now.stdout).some((l) => l.name === link && l.carrier)) return false;
+        const out = await this.tools.tool(['arping', mode, '-c', '1', '-I', link, vip.address], {
+          ...this.how(`announce ${vip.address} on`, link),
+          signal,
+          timeoutMs: 10_000,
+        });
+        return Number(/Sent (\d+) probe/.exec(out.stdout)?.[1] ?? 0) > 0;
+      },
+    );
+    return { sent };
+  }
+
+  async neighbours(link?: string): Promise<NeighbourInfo[]> {
+    this.checkOpen();
+    if (link !== undefined) checkLinkName(link);
+    const dev = link === undefined ? [] : ['dev', link];
+    const { stdout } = await this.tools.ip(
+      ['-j', 'neigh', 'show', ...dev],
+      this.how('list neighbours of', link ?? this.host),
+    );
+    return parseNeighbours(stdout, link);
+  }
+
+  async flushNeighbours(link: string, ip?: string): Promise<void> {
+    this.checkOpen();
+    checkLinkName(link);
+    const to = ip === undefined ? [] : ['to', checkIp(ip).address];
+    await this.tools.ip(['neigh', 'flush', 'dev', link, ...to], this.how('flush neighbours of', link));
+  }
+
+  async routes(): Promise<RouteInfo[]> {
+    this.checkOpen();
+    const how = this.how('list routes of', this.host);
+    const [v4, v6] = await Promise.all([
+      this.tools.ip(['-j', '-4', 'route', 'show', 'table', 'main'], how),
+      this.tools.ip(['-j', '-6', 'route', 'show', 'table', 'main'], how),
+    ]);
+    return [...parseRoutes(v4.stdout, 'inet'), ...parseRoutes(v6.stdout, 'inet6')];
+  }
+
+  async addRoute(route: RouteSpec): Promise<void> {
+    this.checkOpen();
+    const r = checkRoute(route, true);
+    await this.tools.ip(
+      [familyFlag(r), 'route', 'replace', ...routeArgs(r)],
+      this.how('add route', r.destination),
+    );
+  }
+
+  async removeRoute(route: RouteSpec): Promise<void> {
+    this.checkOpen();
+    const r = checkRoute(route, false);
+    await this.tools.ip([familyFlag(r), 'route', 'del', ...routeArgs(r)], {
+      ...this.how('remove route', r.destination),
+      tolerate: ROUTE_ABSENT,
+    });
+  }
+
+  close(): Promise<void> {
+    if (this.closed !== undefined) return this.closed;
+    this.closing.abort(
+      new HalError('HAL_CANCELED', `net driver of ${this.host} closed`, { device: this.host }),
+    );
+    this.closed = Promise.all([...this.watches].map((w) => w.close())).then(() => {});
+    return this.closed;
+  }
+
+  private how(action: string, device: string): { action: string; device: string; signal: AbortSignal } {
+    return { action, device, signal: this.closing.signal };
+  }
+
+  private signalWith(signal: AbortSignal | undefined): AbortSignal {
+    return signal === undefined ? this.closing.signal : AbortSignal.any([this.closing.signal, signal]);
+  }
+
+  private checkOpen(): void {
+    if (this.closed !== undefined) {
+      throw new HalError('HAL_CLOSED', `net driver of ${this.host} is closed`, { device: this.host });
+    }
+  }
+}
+
+const familyFlag = (r: ResolvedRoute): string => (r.family === 'inet' ? '-4' : '-6');
+
+function routeArgs(r: ResolvedRoute): string[] {
+  return [
+    r.destination,
+    ...(r.gateway === undefined ? [] : ['via', r.gateway.address]),
+    ...(r.link === undefined ? [] : ['dev', r.link]),
+    'metric',
+    String(r.metric),
+  ];
+}
