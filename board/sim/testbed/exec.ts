@@ -4,6 +4,8 @@ export interface ExecResult {
   stdout: string;
   stderr: string;
   code: number;
+  /** The signal that ended the program (SIGTERM when `timeoutMs` ran out). */
+  signal?: NodeJS.Signals;
 }
 
 export class CommandError extends Error {
@@ -40,7 +42,12 @@ export function run(
     });
     child.on('error', reject);
     child.on('close', (code, sig) => {
-      const result = { stdout, stderr, code: code ?? (sig ? 128 : 1) };
+      const result: ExecResult = {
+        stdout,
+        stderr,
+        code: code ?? (sig ? 128 : 1),
+        ...(sig ? { signal: sig } : {}),
+      };
       if (result.code !== 0 && !options.allowFail) reject(new CommandError(argv, result));
       else resolve(result);
     });
