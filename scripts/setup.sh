@@ -15,6 +15,11 @@ debian_packages=(
   conntrack      # connection tracking state
   procps         # ps/pkill for finding the testbed's processes
   libgpiod-dev   # node-libgpiod (GPIO driver) builds against libgpiod 1.6; pulls in libgpiod2
+  grub-common    # grub-editenv: GRUB environment-block compatibility tests
+  grub-emu       # runs hal/bootslots/grub-select.cfg under real GRUB in tests
+  e2fsprogs      # mke2fs/debugfs: the ext2 image of the grub-emu test
+  util-linux     # wdctl: sets the watchdog timeout
+  openssl        # self-signed certificates for the HTTPS health-check tests
   python3 make g++ # native addons (serialport, raw-socket, better-sqlite3) build from source
 )
 
