@@ -11,8 +11,10 @@ export type SimNode = 'a' | 'b';
 /**
  * One appliance of the simulated pair built by `tandem sim up`: it runs inside the namespace
  * `<prefix>-<node>`, its heartbeat serial port is its end of the testbed's socat pty pair, its NICs carry
- * the roles' names, and the hardware the testbed cannot provide (GPIO panel, watchdog, boot slots) is
- * simulated. The pin map is the 1U's, so panel code runs unchanged.
+ * the roles' names, and the hardware the testbed cannot provide (GPIO panel, watchdog) is simulated. Its
+ * boot slots are the GRUB driver on a per-node environment file and command line, which the testbed
+ * provisions and "powers on" (hal/bootslots/sim-files.ts). The pin map is the 1U's, so panel code runs
+ * unchanged.
  */
 export function simBoard(options: { prefix: string; node: SimNode }): Board {
   const state = join(SIM_STATE_ROOT, options.prefix);
@@ -29,7 +31,6 @@ export function simBoard(options: { prefix: string; node: SimNode }): Board {
     watchdog: { ...common.watchdog, driver: 'sim', device: join(nodeDir, 'watchdog') },
     bootSlots: {
       ...common.bootSlots,
-      driver: 'sim',
       envPath: join(nodeDir, 'grubenv'),
       cmdlinePath: join(nodeDir, 'cmdline'),
     },
