@@ -10,7 +10,16 @@ export class LinuxClock implements Clock {
 
   setTimer(delayMs: number, fn: () => void): Timer {
     checkDelay(delayMs);
-    const handle = setTimeout(fn, delayMs);
+    // Node's timers run on a cached loop time and can fire a fraction of a millisecond early by
+    // performance.now(); re-arm for the remainder so a timer never fires before its delay.
+    const due = this.now() + delayMs;
+    let handle: NodeJS.Timeout;
+    const fire = (): void => {
+      const left = due - this.now();
+      if (left > 0) handle = setTimeout(fire, Math.max(1, left));
+      else fn();
+    };
+    handle = setTimeout(fire, delayMs);
     return { cancel: () => clearTimeout(handle) };
   }
 
