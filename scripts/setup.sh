@@ -20,6 +20,10 @@ debian_packages=(
   e2fsprogs      # mke2fs/debugfs: the ext2 image of the grub-emu test
   util-linux     # wdctl: sets the watchdog timeout
   openssl        # self-signed certificates for the HTTPS health-check tests
+  curl           # forwarding tests: HTTP through the VIP
+  wrk            # bench/forward.ts load generator
+  haproxy        # bench/forward.ts comparison
+  ipvsadm        # IPVS forwarding driver (its tests run where the kernel has ip_vs)
   python3 make g++ # native addons (serialport, raw-socket, better-sqlite3) build from source
 )
 

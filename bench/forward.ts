@@ -1,0 +1,334 @@
+/**
+ * Forwarding throughput and control-plane latency on the testbed (needs root, wrk, haproxy, nft, curl).
+ *
+ * Throughput: wrk from the client against one real server (rs1), four ways side by side: direct (through
+ * the upstream router in the switch namespace), Tandem DR (A forwards at netdev ingress; replies go back
+ * through the router), Tandem NAT (A's dnat, replies through A) and HAProxy `mode tcp` round-robin on A.
+ * Each scenario has its own real-server process and port (TIME_WAIT + PAWS would otherwise refuse SYNs
+ * reused across scenarios); the scenarios take turns within each repetition; figures are medians.
+ *
+ * Latency: from a backend change (a real server going down or coming back, in the forwarding source) to
+ * the kernel having applied it (the nft transaction returned), with 65537-slot and small tables.
+ * Also the pure figures: Maglev disruption and the lc approximation.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseDesired, type VirtualService } from '../firmware/forward/model.ts';
+import { NftForwardingPlane } from '../firmware/forward/nft/plane.ts';
+import { movedSlots, serviceSlots } from '../firmware/forward/schedulers/index.ts';
+import { startForwarding } from '../firmware/forward/service.ts';
+import { MemoryForwardingSource } from '../firmware/forward/source.ts';
+import { NftPacketFilter } from '../hal/packetfilter/linux.ts';
+import { simulateLeastConn } from '../test/forward/lc-sim.ts';
+import { prepareForForwarding, routeClientDirect } from '../test/forward/testbed-setup.ts';
+import { startTestbed, type Testbed } from '../test/support/testbed.ts';
+import { benchMain, type Figures, percentile } from './lib/figures.ts';
+
+const REPETITIONS = 3;
+const SECONDS = 3;
+const PORTS = { direct: 8000, dr: 8001, nat: 8002, haproxy: 8003 } as const;
+type Scenario = keyof typeof PORTS;
+const SCENARIOS: readonly Scenario[] = ['direct', 'dr', 'nat', 'haproxy'];
+const LOADS = [
+  { name: 'keep-alive 1KB', path: '/bytes/1024', headers: [] as string[], connections: 32, unit: 'req/s' },
+  {
+    name: 'close 1KB',
+    path: '/bytes/1024',
+    headers: ['-H', 'Connection: close'],
+    connections: 32,
+    unit: 'req/s',
+  },
+  { name: '10MB', path: '/bytes/10485760', headers: [], connections: 4, unit: 'MB/s' },
+] as const;
+
+const REALSERVER = join(import.meta.dirname, '..', 'board', 'sim', 'testbed', 'realserver.ts');
+
+/** Children this bench started, killed by PID at the end. */
+const owned: ChildProcess[] = [];
+
+async function startListener(tb: Testbed, port: number, dir: string): Promise<void> {
+  const pidFile = join(dir, `rs1-${port}.pid`);
+  const child = spawn(
+    'ip',
+    [
+      'netns',
+      'exec',
+      tb.ns('rs1'),
+      process.execPath,
+      '--import',
+      'tsx',
+      REALSERVER,
+      '--name',
+      'rs1',
+      '--port',
+      String(port),
+      '--pid-file',
+      pidFile,
+    ],
+    { stdio: 'ignore' },
+  );
+  owned.push(child);
+  const deadline = performance.now() + 20_000;
+  while (!existsSync(pidFile)) {
+    if (child.exitCode !== null || performance.now() > deadline)
+      throw new Error(`real server on port ${port} did not start`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function startHaproxy(tb: Testbed, dir: string): Promise<void> {
+  const cfg = join(dir, 'haproxy.cfg');
+  writeFileSync(
+    cfg,
+    [
+      'global',
+      '  maxconn 8000',
+      'defaults',
+      '  mode tcp',
+      '  timeout connect 5s',
+      '  timeout client 30s',
+      '  timeout server 30s',
+      'frontend bench',
+      `  bind ${tb.addresses.a.client}:${PORTS.haproxy}`,
+      '  default_backend servers',
+      'backend servers',
+      '  balance roundrobin',
+      `  server rs1 ${tb.realServers[0]?.address}:${PORTS.haproxy}`,
+      '',
+    ].join('\n'),
+  );
+  // `ip netns exec` execs haproxy in place, so this PID is haproxy's; -db keeps it in the foreground.
+  const child = spawn('ip', ['netns', 'exec', tb.ns('a'), 'haproxy', '-db', '-f', cfg], { stdio: 'ignore' });
+  owned.push(child);
+  const deadline = performance.now() + 10_000;
+  for (;;) {
+    const probe = await tb.exec(
+      'client',
+      [
+        'curl',
+        '-s',
+        '-o',
+        '/dev/null',
+        '-w',
+        '%{http_code}',
+        `http://${tb.addresses.a.client}:${PORTS.haproxy}/`,
+      ],
+      { allowFail: true },
+    );
+    if (probe.stdout === '200') return;
+    if (child.exitCode !== null || performance.now() > deadline) throw new Error('haproxy did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function target(tb: Testbed, scenario: Scenario): string {
+  const host =
+    scenario === 'direct'
+      ? tb.realServers[0]?.address
+      : scenario === 'haproxy'
+        ? tb.addresses.a.client
+        : tb.addresses.vip;
+  return `http://${host}:${PORTS[scenario]}`;
+}
+
+/** One wrk run; requests/s, or MB/s for the 10 MB load. */
+async function wrk(tb: Testbed, url: string, load: (typeof LOADS)[number]): Promise<number> {
+  const out = await tb.exec(
+    'client',
+    [
+      'wrk',
+      '-t',
+      '2',
+      '-c',
+      String(load.connections),
+      '-d',
+      `${SECONDS}s`,
+      '--timeout',
+      '5s',
+      ...load.headers,
+      `${url}${load.path}`,
+    ],
+    { timeoutMs: (SECONDS + 20) * 1000 },
+  );
+  if (load.unit === 'req/s') return Number(/Requests\/sec:\s+([\d.]+)/.exec(out.stdout)?.[1] ?? Number.NaN);
+  const m = /Transfer\/sec:\s+([\d.]+)(\w+)/.exec(out.stdout);
+  const scale: Record<string, number> = { B: 1 / 2 ** 20, KB: 1 / 1024, MB: 1, GB: 1024 };
+  return Number(m?.[1] ?? Number.NaN) * (scale[m?.[2] ?? ''] ?? Number.NaN);
+}
+
+const median = (xs: readonly number[]): number => percentile(xs, 50);
+
+async function throughput(tb: Testbed, figures: Figures): Promise<void> {
+  for (const load of LOADS) {
+    const samples = new Map<Scenario, number[]>(SCENARIOS.map((s) => [s, []]));
+    for (let rep = 0; rep < REPETITIONS; rep++) {
+      for (const s of SCENARIOS) samples.get(s)?.push(await wrk(tb, target(tb, s), load));
+    }
+    const med = new Map(SCENARIOS.map((s) => [s, median(samples.get(s) ?? [])]));
+    const direct = med.get('direct') ?? Number.NaN;
+    for (const s of SCENARIOS)
+      figures[`${load.name} ${s} (${load.unit}, median of ${REPETITIONS})`] = med.get(s) ?? Number.NaN;
+    for (const s of ['dr', 'nat', 'haproxy'] as const)
+      figures[`${load.name} ${s} / direct`] = (med.get(s) ?? Number.NaN) / direct;
+    figures[`${load.name} dr / haproxy`] = (med.get('dr') ?? Number.NaN) / (med.get('haproxy') ?? Number.NaN);
+  }
+}
+
+/** Backend change → kernel applied, through the forwarding service, `rounds` times. */
+async function changeLatency(tb: Testbed, slots: number, rounds: number): Promise<number[]> {
+  const pf = new NftPacketFilter({ netns: tb.ns('a') });
+  const plane = new NftForwardingPlane(pf, {
+    clientLink: 'client0',
+    serverLink: 'server0',
+    drTable: 'tandem_lat',
+    natTable: 'tandem_lat_nat',
+  });
+  const spec = (down: boolean) => ({
+    services: [
+      {
+        name: 'lat',
+        vip: tb.addresses.vip,
+        protocol: 'tcp',
+        port: 9999,
+        method: 'dr',
+        slots,
+        servers: tb.realServers.map((rs, i) => ({
+          address: rs.address,
+          state: down && i === 2 ? 'down' : 'up',
+        })),
+      },
+    ],
+  });
+  const source = new MemoryForwardingSource(spec(false));
+  const service = startForwarding({ source, plane });
+  const samples: number[] = [];
+  try {
+    await service.settled();
+    for (let i = 0; i < rounds; i++) {
+      const started = performance.now();
+      source.set(spec(i % 2 === 0));
+      await service.settled();
+      if (service.status().lastError !== undefined) throw service.status().lastError;
+      samples.push(performance.now() - started);
+    }
+  } finally {
+    await service.close();
+    await pf.deleteTable({ family: 'netdev', name: 'tandem_lat' });
+    await pf.deleteTable({ family: 'netdev', name: 'tandem_lat_slots' });
+    await pf.close();
+  }
+  return samples;
+}
+
+function pureFigures(figures: Figures): void {
+  const svc = (n: number): VirtualService =>
+    parseDesired({
+      services: [
+        {
+          name: 'm',
+          vip: '192.0.2.100',
+          protocol: 'tcp',
+          port: 80,
+          method: 'dr',
+          servers: Array.from({ length: n }, (_, i) => ({ address: `198.51.100.${11 + i}` })),
+        },
+      ],
+    }).services[0] as VirtualService;
+  for (const n of [3, 10]) {
+    const full = svc(n);
+    const less = { ...full, servers: full.servers.slice(1) };
+    figures[`maglev 65537: slots moved when 1 of ${n} leaves (ideal ${(1 / n).toFixed(3)})`] =
+      movedSlots(serviceSlots(full), serviceSlots(less)) / 65537;
+  }
+  const o = { seed: 5, holdS: [1, 1, 2, 4], arrivalsPerS: 200, durationS: 40, periodS: 1 };
+  for (const policy of ['true-lc', 'approx', 'static'] as const) {
+    figures[`lc imbalance (max-min)/mean, ${policy}`] = simulateLeastConn(policy, o).imbalance;
+  }
+}
+
+export async function run(): Promise<Figures> {
+  const figures: Figures = {};
+  pureFigures(figures);
+  const tb = await startTestbed({ realServers: 3 });
+  const dir = mkdtempSync(join(tmpdir(), 'tnd-bench-forward-'));
+  const filter = new NftPacketFilter({ netns: tb.ns('a') });
+  try {
+    await prepareForForwarding(tb);
+    await routeClientDirect(tb);
+    const rs1 = tb.realServers[0];
+    if (rs1 === undefined) throw new Error('no real server');
+    // Direct replies go back through the router as well, not through A (the real servers' default).
+    await tb.exec('rs1', [
+      'ip',
+      'rule',
+      'add',
+      'ipproto',
+      'tcp',
+      'sport',
+      String(PORTS.direct),
+      'table',
+      '100',
+      'priority',
+      '101',
+    ]);
+    for (const node of ['client', 'rs1'] as const) {
+      await tb.exec(node, [
+        'sysctl',
+        '-qw',
+        'net.ipv4.ip_local_port_range=1024 65000',
+        'net.ipv4.tcp_tw_reuse=1',
+      ]);
+    }
+    await tb.exec('a', ['sysctl', '-qw', 'net.netfilter.nf_conntrack_max=262144'], { allowFail: true });
+    for (const port of Object.values(PORTS)) await startListener(tb, port, dir);
+    await startHaproxy(tb, dir);
+    const plane = new NftForwardingPlane(filter, { clientLink: 'client0', serverLink: 'server0' });
+    await plane.apply(
+      parseDesired({
+        services: [
+          {
+            name: 'dr',
+            vip: tb.addresses.vip,
+            protocol: 'tcp',
+            port: PORTS.dr,
+            method: 'dr',
+            servers: [{ address: rs1.address }],
+          },
+          {
+            name: 'nat',
+            vip: tb.addresses.vip,
+            protocol: 'tcp',
+            port: PORTS.nat,
+            method: 'nat',
+            servers: [{ address: rs1.address }],
+          },
+        ],
+      }),
+    );
+    await throughput(tb, figures);
+    const big = await changeLatency(tb, 65537, 20);
+    const small = await changeLatency(tb, 251, 40);
+    figures['backend change -> applied, 65537 slots, p50 (ms)'] = percentile(big, 50);
+    figures['backend change -> applied, 65537 slots, p99 (ms)'] = percentile(big, 99);
+    figures['backend change -> applied, 251 slots, p50 (ms)'] = percentile(small, 50);
+    figures['backend change -> applied, 251 slots, p99 (ms)'] = percentile(small, 99);
+  } finally {
+    for (const child of owned.splice(0).reverse()) {
+      if (child.pid !== undefined && child.exitCode === null) {
+        try {
+          process.kill(child.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    await filter.close();
+    await tb.down();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return figures;
+}
+
+await benchMain(import.meta, 'forward', run);
