@@ -8,28 +8,18 @@
 import { LinuxClock } from '../clock/linux.ts';
 import type { Clock, Timer } from '../clock/types.ts';
 import { fromSystemError, HalError } from '../errors.ts';
-import { EdgeStream } from './edge-stream.ts';
+import { ChipHandleBase, LineHandleBase } from './handles.ts';
 import { InputTracker } from './input-tracker.ts';
 import { type LibgpiodApi, type LibgpiodChip, type LibgpiodLine, loadLibgpiod } from './libgpiod.ts';
 import {
   type ChipInfo,
   checkChipName,
-  checkLevel,
   lineDevice,
   lineLabel,
   type ResolvedRequest,
   resolveRequest,
 } from './request.ts';
-import type {
-  EdgeEvent,
-  EdgeOptions,
-  GpioChip,
-  GpioDriver,
-  GpioLine,
-  Level,
-  LineConfig,
-  LineRequest,
-} from './types.ts';
+import type { GpioChip, GpioDriver, GpioLine, Level, LineConfig, LineRequest } from './types.ts';
 
 export interface LinuxGpioOptions {
   /** node-libgpiod's API; default: the real addon, loaded at the first openChip(). */
@@ -117,41 +107,23 @@ export class LinuxGpioDriver implements GpioDriver {
   };
 }
 
-class LinuxGpioChip implements GpioChip {
-  private readonly lines: LinuxGpioLine[] = [];
-  private closing: Promise<void> | undefined;
-
+class LinuxGpioChip extends ChipHandleBase<LinuxGpioLine> implements GpioChip {
   constructor(
     private readonly native: NativeChip,
     private readonly library: LibgpiodApi,
     private readonly driver: LinuxGpioDriver,
-  ) {}
-
-  get name(): string {
-    return this.native.info.name;
-  }
-
-  get lineCount(): number {
-    return this.native.info.lineCount;
-  }
-
-  get lineNames(): readonly (string | undefined)[] {
-    return this.native.info.lineNames;
+  ) {
+    super(native.info);
   }
 
   async request(request: LineRequest): Promise<GpioLine> {
     const { info, holders, wrappers } = this.native;
-    if (this.closing) {
-      throw new HalError('HAL_CLOSED', `GPIO chip ${info.name} handle is closed`, { device: info.name });
-    }
+    this.checkOpen();
     const resolved = resolveRequest(info, request);
     const { offset, name, config } = resolved;
     const device = lineDevice(info.name, offset);
     const label = lineLabel(info.name, offset, name);
-    const holder = holders.get(offset);
-    if (holder !== undefined) {
-      throw new HalError('HAL_BUSY', `${label} is held by ${JSON.stringify(holder)}`, { device });
-    }
+    this.checkFree(resolved, holders.get(offset));
     let wrapper = wrappers.get(offset);
     try {
       if (wrapper === undefined) {
@@ -170,7 +142,7 @@ class LinuxGpioChip implements GpioChip {
     try {
       line = new LinuxGpioLine(info.name, resolved, wrapper, this.driver, () => {
         holders.delete(offset);
-        this.lines.splice(this.lines.indexOf(line), 1);
+        this.forget(line);
       });
     } catch (err) {
       wrapper.release();
@@ -179,13 +151,6 @@ class LinuxGpioChip implements GpioChip {
     }
     this.lines.push(line);
     return line;
-  }
-
-  close(): Promise<void> {
-    this.closing ??= (async () => {
-      for (const line of [...this.lines].reverse()) await line.close();
-    })();
-    return this.closing;
   }
 
   private requestType(config: LineConfig): number {
@@ -207,16 +172,9 @@ class LinuxGpioChip implements GpioChip {
   }
 }
 
-class LinuxGpioLine implements GpioLine {
-  readonly chip: string;
-  readonly offset: number;
-  readonly name: string | undefined;
-  readonly config: LineConfig;
-  private readonly device: string;
-  private readonly stream: EdgeStream;
+class LinuxGpioLine extends LineHandleBase implements GpioLine {
   private readonly tracker: InputTracker | undefined;
   private fault: HalError | undefined;
-  private closing: Promise<void> | undefined;
 
   constructor(
     chip: string,
@@ -225,21 +183,12 @@ class LinuxGpioLine implements GpioLine {
     private readonly driver: LinuxGpioDriver,
     private readonly onRelease: () => void,
   ) {
-    this.chip = chip;
-    this.offset = resolved.offset;
-    this.name = resolved.name;
-    this.config = resolved.config;
-    this.device = lineDevice(chip, this.offset);
-    this.stream = new EdgeStream(this.device);
+    super(chip, resolved);
     const { edge, debounceMs } = this.config;
     if (this.config.direction === 'input' && (edge !== 'none' || debounceMs > 0)) {
       this.tracker = new InputTracker(driver.clock, this.offset, edge, debounceMs, this.stream, this.read());
       driver.watch(this);
     }
-  }
-
-  get isOpen(): boolean {
-    return this.closing === undefined;
   }
 
   get(): Level {
@@ -251,28 +200,12 @@ class LinuxGpioLine implements GpioLine {
   }
 
   set(value: Level): void {
-    this.checkOpen();
-    if (this.config.direction !== 'output') {
-      throw new HalError('HAL_INVALID_ARGUMENT', `cannot set ${this.label()}: it is an input`, {
-        device: this.device,
-      });
-    }
-    const level = checkLevel(value, this.device, `cannot set ${this.label()}`);
+    const level = this.checkSet(value);
     try {
       this.wrapper.setValue(level);
     } catch (err) {
       throw libError(err, this.device, `cannot set ${this.label()}`);
     }
-  }
-
-  onEdge(listener: (event: EdgeEvent) => void): () => void {
-    this.checkEdges();
-    return this.stream.on(listener);
-  }
-
-  edges(options: EdgeOptions = {}): AsyncIterableIterator<EdgeEvent> {
-    this.checkEdges();
-    return this.stream.iterate(options.signal);
   }
 
   close(): Promise<void> {
@@ -309,25 +242,6 @@ class LinuxGpioLine implements GpioLine {
       throw libError(err, this.device, `cannot read ${this.label()}`);
     }
     return value === 0 ? 0 : 1;
-  }
-
-  private checkOpen(): void {
-    if (this.closing) {
-      throw new HalError('HAL_CLOSED', `${this.label()} was released`, { device: this.device });
-    }
-  }
-
-  private checkEdges(): void {
-    this.checkOpen();
-    if (this.config.edge === 'none') {
-      throw new HalError('HAL_INVALID_ARGUMENT', `${this.label()} was requested without edge detection`, {
-        device: this.device,
-      });
-    }
-  }
-
-  private label(): string {
-    return lineLabel(this.chip, this.offset, this.name);
   }
 }
 

@@ -6,28 +6,18 @@
  */
 import type { Clock, Timer } from '../clock/types.ts';
 import { HalError } from '../errors.ts';
-import { EdgeStream } from './edge-stream.ts';
+import { ChipHandleBase, LineHandleBase } from './handles.ts';
 import { InputTracker } from './input-tracker.ts';
 import {
   type ChipInfo,
   checkChipName,
   checkLevel,
   lineDevice,
-  lineLabel,
   type ResolvedRequest,
   resolveLine,
   resolveRequest,
 } from './request.ts';
-import type {
-  EdgeEvent,
-  EdgeOptions,
-  GpioChip,
-  GpioDriver,
-  GpioLine,
-  Level,
-  LineConfig,
-  LineRequest,
-} from './types.ts';
+import type { GpioChip, GpioDriver, GpioLine, Level, LineRequest } from './types.ts';
 
 export interface SimGpioChipOptions {
   /** The kernel-style name, e.g. 'gpiochip0'. */
@@ -222,79 +212,39 @@ export class SimGpioDriver implements GpioDriver {
   }
 }
 
-class SimChipHandle implements GpioChip {
-  private readonly lines: SimGpioLine[] = [];
-  private closing: Promise<void> | undefined;
-
-  constructor(private readonly model: ChipModel) {}
-
-  get name(): string {
-    return this.model.name;
-  }
-
-  get lineCount(): number {
-    return this.model.lineCount;
-  }
-
-  get lineNames(): readonly (string | undefined)[] {
-    return this.model.lineNames;
+class SimChipHandle extends ChipHandleBase<SimGpioLine> implements GpioChip {
+  constructor(private readonly model: ChipModel) {
+    super(model);
   }
 
   async request(request: LineRequest): Promise<GpioLine> {
-    const { name: chip } = this.model;
-    if (this.closing)
-      throw new HalError('HAL_CLOSED', `GPIO chip ${chip} handle is closed`, { device: chip });
+    this.checkOpen();
     const resolved = resolveRequest(this.model, request);
     const pin = this.model.pin(resolved.offset);
-    if (pin.holder !== undefined) {
-      throw new HalError(
-        'HAL_BUSY',
-        `${lineLabel(chip, resolved.offset, resolved.name)} is held by ${JSON.stringify(pin.holder.config.consumer)}`,
-        { device: lineDevice(chip, resolved.offset) },
-      );
-    }
+    this.checkFree(resolved, pin.holder?.config.consumer);
     const line = new SimGpioLine(this.model, resolved, () => {
       pin.holder = undefined;
-      this.lines.splice(this.lines.indexOf(line), 1);
+      this.forget(line);
     });
     pin.holder = line;
     line.start();
     this.lines.push(line);
     return line;
   }
-
-  close(): Promise<void> {
-    this.closing ??= (async () => {
-      for (const line of [...this.lines].reverse()) await line.close();
-    })();
-    return this.closing;
-  }
 }
 
-class SimGpioLine implements GpioLine {
-  readonly chip: string;
-  readonly offset: number;
-  readonly name: string | undefined;
-  readonly config: LineConfig;
-  private readonly device: string;
-  private readonly stream: EdgeStream;
+class SimGpioLine extends LineHandleBase implements GpioLine {
   private tracker: InputTracker | undefined;
   /** The logical value an output drives. */
   private output: Level;
-  private closing: Promise<void> | undefined;
 
   constructor(
     private readonly model: ChipModel,
     resolved: ResolvedRequest,
     private readonly onRelease: () => void,
   ) {
-    this.chip = model.name;
-    this.offset = resolved.offset;
-    this.name = resolved.name;
-    this.config = resolved.config;
+    super(model.name, resolved);
     this.output = this.config.initial;
-    this.device = lineDevice(this.chip, this.offset);
-    this.stream = new EdgeStream(this.device);
   }
 
   /** Called once the line holds its pin. */
@@ -314,10 +264,6 @@ class SimGpioLine implements GpioLine {
     );
   }
 
-  get isOpen(): boolean {
-    return this.closing === undefined;
-  }
-
   /** The physical level this line drives, or undefined for an input. */
   physicalOutput(): Level | undefined {
     if (this.config.direction !== 'output') return undefined;
@@ -335,26 +281,10 @@ class SimGpioLine implements GpioLine {
   }
 
   set(value: Level): void {
-    this.checkOpen();
-    if (this.config.direction !== 'output') {
-      throw new HalError('HAL_INVALID_ARGUMENT', `cannot set ${this.label()}: it is an input`, {
-        device: this.device,
-      });
-    }
-    const level = checkLevel(value, this.device, `cannot set ${this.label()}`);
+    const level = this.checkSet(value);
     if (level === this.output) return;
     this.output = level;
     this.record();
-  }
-
-  onEdge(listener: (event: EdgeEvent) => void): () => void {
-    this.checkEdges();
-    return this.stream.on(listener);
-  }
-
-  edges(options: EdgeOptions = {}): AsyncIterableIterator<EdgeEvent> {
-    this.checkEdges();
-    return this.stream.iterate(options.signal);
   }
 
   close(): Promise<void> {
@@ -385,24 +315,5 @@ class SimGpioLine implements GpioLine {
       value: this.output,
       atMs: this.model.clock.now(),
     });
-  }
-
-  private checkOpen(): void {
-    if (this.closing) {
-      throw new HalError('HAL_CLOSED', `${this.label()} was released`, { device: this.device });
-    }
-  }
-
-  private checkEdges(): void {
-    this.checkOpen();
-    if (this.config.edge === 'none') {
-      throw new HalError('HAL_INVALID_ARGUMENT', `${this.label()} was requested without edge detection`, {
-        device: this.device,
-      });
-    }
-  }
-
-  private label(): string {
-    return lineLabel(this.chip, this.offset, this.name);
   }
 }

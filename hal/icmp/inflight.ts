@@ -136,6 +136,16 @@ export class InFlight {
     }
   }
 
+  /** Rejects every ping in flight with HAL_CANCELED, counting each: the pinger was closed. */
+  cancelAll(): void {
+    this.rejectAll((flight) => {
+      this.stats.canceled++;
+      return new HalError('HAL_CANCELED', `ping to ${flight.address} canceled: the pinger was closed`, {
+        device: `icmp:${flight.address}`,
+      });
+    });
+  }
+
   private release(entry: Entry): void {
     entry.settled = true;
     entry.timer.cancel();

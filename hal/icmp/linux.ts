@@ -1,11 +1,12 @@
 import { randomBytes, randomInt } from 'node:crypto';
 import { LinuxClock } from '../clock/linux.ts';
 import type { Clock } from '../clock/types.ts';
-import { abortError, HalError } from '../errors.ts';
+import { HalError } from '../errors.ts';
 import { decodeEchoReply, echoPayload, encodeEchoRequest, type IpFamily } from './codec.ts';
 import { InFlight } from './inflight.ts';
+import { type CheckedPing, startPing } from './ping-start.ts';
 import { openIcmpSocket, type RawSocket } from './raw-socket.ts';
-import { checkOptions, emptyIgnored, parseTarget } from './target.ts';
+import { emptyStats } from './target.ts';
 import type { Pinger, PingerStats, PingOptions, PingReply } from './types.ts';
 
 export interface LinuxPingerOptions {
@@ -45,38 +46,20 @@ export class LinuxPinger implements Pinger {
     this.clock = options.clock ?? new LinuxClock();
     this.identifier = identifier;
     this.receiveBufferBytes = options.receiveBufferBytes ?? 1 << 20;
-    this.counters = {
-      identifier,
-      sent: 0,
-      replies: 0,
-      timeouts: 0,
-      canceled: 0,
-      sendErrors: 0,
-      ignored: emptyIgnored(),
-    };
+    this.counters = emptyStats(identifier);
     this.inflight = new InFlight(this.clock, this.counters, randomInt(0, 0x10000));
   }
 
   ping(address: string, options: PingOptions): Promise<PingReply> {
-    try {
-      return this.start(address, options);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return startPing(this.closed, address, options, (ping) => this.send(ping));
   }
 
-  private start(address: string, options: PingOptions): Promise<PingReply> {
-    if (this.closed) {
-      throw new HalError('HAL_CLOSED', `cannot ping ${address}: the pinger is closed`, { device: 'icmp' });
-    }
-    if (options?.signal?.aborted) throw abortError(options.signal, `icmp:${address}`);
-    const target = parseTarget(address);
-    const { timeoutMs, payloadBytes } = checkOptions(address, options);
+  private send({ target, timeoutMs, payloadBytes, signal }: CheckedPing): Promise<PingReply> {
     const socket = this.socket(target.family);
     const sequence = this.inflight.allocate(target);
     const payload = echoPayload(payloadBytes, this.cookie, sequence);
     const request = encodeEchoRequest(target.family, { identifier: this.identifier, sequence, payload });
-    const { flight, promise } = this.inflight.start(target, sequence, payload, timeoutMs, options.signal);
+    const { flight, promise } = this.inflight.start(target, sequence, payload, timeoutMs, signal);
     if (socket.recvPaused) socket.resumeRecv();
     socket.send(
       request,
@@ -115,12 +98,7 @@ export class LinuxPinger implements Pinger {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.inflight.rejectAll((flight) => {
-      this.counters.canceled++;
-      return new HalError('HAL_CANCELED', `ping to ${flight.address} canceled: the pinger was closed`, {
-        device: `icmp:${flight.address}`,
-      });
-    });
+    this.inflight.cancelAll();
     for (const family of [...this.sockets.keys()].reverse()) this.drop(family);
   }
 

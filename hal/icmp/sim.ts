@@ -1,8 +1,9 @@
 import type { Clock, Timer } from '../clock/types.ts';
-import { abortError, HalError } from '../errors.ts';
+import { HalError } from '../errors.ts';
 import type { Rng } from '../sim/rng.ts';
 import { InFlight } from './inflight.ts';
-import { checkOptions, emptyIgnored, parseTarget } from './target.ts';
+import { type CheckedPing, startPing } from './ping-start.ts';
+import { emptyStats, parseTarget } from './target.ts';
 import type { Pinger, PingerStats, PingOptions, PingReply } from './types.ts';
 
 /** How a simulated address answers pings. */
@@ -33,15 +34,7 @@ export class SimPinger implements Pinger {
 
   constructor(private readonly world: { clock: Clock; rng: Rng; identifier?: number }) {
     const identifier = world.identifier ?? world.rng.int(0, 0xffff);
-    this.counters = {
-      identifier,
-      sent: 0,
-      replies: 0,
-      timeouts: 0,
-      canceled: 0,
-      sendErrors: 0,
-      ignored: emptyIgnored(),
-    };
+    this.counters = emptyStats(identifier);
     this.inflight = new InFlight(world.clock, this.counters, world.rng.int(0, 0xffff));
   }
 
@@ -78,27 +71,17 @@ export class SimPinger implements Pinger {
   }
 
   ping(address: string, options: PingOptions): Promise<PingReply> {
-    try {
-      return this.start(address, options);
-    } catch (err) {
-      return Promise.reject(err);
-    }
+    return startPing(this.closed, address, options, (ping) => this.send(ping));
   }
 
-  private start(address: string, options: PingOptions): Promise<PingReply> {
-    if (this.closed) {
-      throw new HalError('HAL_CLOSED', `cannot ping ${address}: the pinger is closed`, { device: 'icmp' });
-    }
-    if (options?.signal?.aborted) throw abortError(options.signal, `icmp:${address}`);
-    const target = parseTarget(address);
-    const { timeoutMs, payloadBytes } = checkOptions(address, options);
+  private send({ target, timeoutMs, payloadBytes, signal }: CheckedPing): Promise<PingReply> {
     const sequence = this.inflight.allocate(target);
     const { flight, promise } = this.inflight.start(
       target,
       sequence,
       Buffer.alloc(payloadBytes),
       timeoutMs,
-      options.signal,
+      signal,
     );
     flight.sentAt = this.world.clock.now();
     const host = this.hosts.get(target.address) ?? { kind: 'down' };
@@ -135,12 +118,7 @@ export class SimPinger implements Pinger {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.inflight.rejectAll((flight) => {
-      this.counters.canceled++;
-      return new HalError('HAL_CANCELED', `ping to ${flight.address} canceled: the pinger was closed`, {
-        device: `icmp:${flight.address}`,
-      });
-    });
+    this.inflight.cancelAll();
     for (const timer of this.deliveries) timer.cancel();
     this.deliveries.clear();
   }

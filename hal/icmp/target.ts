@@ -4,7 +4,7 @@
 import { isIPv4, isIPv6, SocketAddress } from 'node:net';
 import { HalError } from '../errors.ts';
 import type { IpFamily } from './codec.ts';
-import type { IgnoreReason, PingOptions } from './types.ts';
+import type { PingerStats, PingOptions } from './types.ts';
 
 export const DEFAULT_PAYLOAD_BYTES = 56;
 export const MAX_PAYLOAD_BYTES = 65000;
@@ -64,15 +64,23 @@ export function checkOptions(address: string, options: PingOptions | undefined):
   return { timeoutMs, payloadBytes };
 }
 
-/** Counters as both pingers keep them. */
-export function emptyIgnored(): Record<IgnoreReason, number> {
+/** Counters as both pingers keep them, all at zero. */
+export function emptyStats(identifier: number): PingerStats {
   return {
-    truncated: 0,
-    malformed: 0,
-    'bad-checksum': 0,
-    'not-echo-reply': 0,
-    foreign: 0,
-    unmatched: 0,
-    'payload-mismatch': 0,
+    identifier,
+    sent: 0,
+    replies: 0,
+    timeouts: 0,
+    canceled: 0,
+    sendErrors: 0,
+    ignored: {
+      truncated: 0,
+      malformed: 0,
+      'bad-checksum': 0,
+      'not-echo-reply': 0,
+      foreign: 0,
+      unmatched: 0,
+      'payload-mismatch': 0,
+    },
   };
 }

@@ -11,7 +11,9 @@
 import { LinuxClock } from '../clock/linux.ts';
 import type { Clock } from '../clock/types.ts';
 import { abortError, HalError } from '../errors.ts';
+import { checkAnnounce, checkAnnounceLink } from './announce-check.ts';
 import { runBurst } from './burst.ts';
+import { NetLifecycle } from './lifecycle.ts';
 import { diffLink } from './link-diff.ts';
 import { LinuxTools } from './linux-exec.ts';
 import { MonitorProcess } from './linux-monitor.ts';
@@ -36,15 +38,7 @@ import type {
   RouteSpec,
   SignalOptions,
 } from './types.ts';
-import {
-  checkAnnounceOptions,
-  checkIp,
-  checkLabel,
-  checkLinkName,
-  checkRoute,
-  parseCidr,
-  type ResolvedRoute,
-} from './validate.ts';
+import { checkIp, checkLabel, checkLinkName, checkRoute, parseCidr, type ResolvedRoute } from './validate.ts';
 import { LinkEventQueue } from './watch-queue.ts';
 
 export interface LinuxNetOptions {
@@ -65,31 +59,30 @@ export class LinuxNet implements NetDriver {
   private readonly clock: Clock;
   private readonly host: string;
   private readonly readyMs: number;
-  private readonly closing = new AbortController();
-  private readonly watches = new Set<LinkEventQueue>();
-  private closed: Promise<void> | undefined;
+  private readonly life: NetLifecycle;
 
   constructor(options: LinuxNetOptions = {}) {
     this.tools = new LinuxTools(options.netns);
     this.clock = options.clock ?? new LinuxClock();
     this.host = options.netns === undefined ? 'host' : `netns ${options.netns}`;
     this.readyMs = options.monitorReadyMs ?? 5000;
+    this.life = new NetLifecycle(this.host);
   }
 
   async links(): Promise<LinkInfo[]> {
-    this.checkOpen();
+    this.life.checkOpen();
     const { stdout } = await this.tools.ip(['-j', 'link', 'show'], this.how('list links of', this.host));
     return parseLinks(stdout);
   }
 
   async watchLinks(options: SignalOptions = {}): Promise<LinkWatch> {
-    this.checkOpen();
+    this.life.checkOpen();
     const { signal } = options;
     if (signal?.aborted) throw abortError(signal, this.host);
     const monitor = new MonitorProcess(this.tools.ipArgv(['-o', 'monitor', 'link']), this.host);
     let snapshot: LinkInfo[];
     try {
-      await monitor.ready(this.clock, this.readyMs, this.signalWith(signal));
+      await monitor.ready(this.clock, this.readyMs, this.life.signalWith(signal));
       snapshot = await this.links();
     } catch (err) {
       await monitor.stop();
@@ -97,10 +90,10 @@ export class LinuxNet implements NetDriver {
     }
     const known = new Map(snapshot.map((l) => [l.index, l]));
     const watch: LinkEventQueue = new LinkEventQueue(this.host, signal, async () => {
-      this.watches.delete(watch);
+      this.life.watches.delete(watch);
       await monitor.stop();
     });
-    this.watches.add(watch);
+    this.life.watches.add(watch);
     monitor.onExit((why) => {
       watch.fail(
         new HalError('HAL_IO', `link monitor of ${this.host} stopped: ${why}`, { device: this.host }),
@@ -123,7 +116,7 @@ export class LinuxNet implements NetDriver {
   }
 
   async setLinkUp(link: string, up: boolean): Promise<void> {
-    this.checkOpen();
+    this.life.checkOpen();
     checkLinkName(link);
     await this.tools.ip(
       ['link', 'set', 'dev', link, up ? 'up' : 'down'],
@@ -132,7 +125,7 @@ export class LinuxNet implements NetDriver {
   }
 
   async addresses(link?: string): Promise<AddressInfo[]> {
-    this.checkOpen();
+    this.life.checkOpen();
     if (link !== undefined) checkLinkName(link);
     const dev = link === undefined ? [] : ['dev', link];
     const { stdout } = await this.tools.ip(
@@ -143,7 +136,7 @@ export class LinuxNet implements NetDriver {
   }
 
   async addAddress(link: string, cidr: string, options: AddAddressOptions = {}): Promise<void> {
-    this.checkOpen();
+    this.life.checkOpen();
     checkLinkName(link);
     const parsed = parseCidr(cidr);
     const label = checkLabel(link, parsed.family, options.label);
@@ -157,7 +150,7 @@ export class LinuxNet implements NetDriver {
   }
 
   async removeAddress(link: string, cidr: string): Promise<void> {
-    this.checkOpen();
+    this.life.checkOpen();
     checkLinkName(link);
     const parsed = parseCidr(cidr);
     await this.tools.ip(['addr', 'del', parsed.cidr, 'dev', link], {
@@ -167,39 +160,24 @@ export class LinuxNet implements NetDriver {
   }
 
   async announce(link: string, ip: string, options: AnnounceOptions = {}): Promise<AnnounceResult> {
-    this.checkOpen();
-    checkLinkName(link);
-    const vip = checkIp(ip);
-    const plan = checkAnnounceOptions(link, options);
-    if (vip.family !== 'inet') {
-      throw new HalError('HAL_UNSUPPORTED', `announce ${vip.address} on ${link}: ARP is IPv4 only`, {
-        device: link,
-      });
-    }
+    this.life.checkOpen();
+    const { vip, plan } = checkAnnounce(link, ip, options);
     const { stdout } = await this.tools.ip(
       ['-j', 'addr', 'show', 'dev', link],
       this.how('announce on', link),
     );
-    if (!linkDoesArp(stdout, link)) {
-      throw new HalError('HAL_UNSUPPORTED', `announce on ${link}: the link does not do ARP`, {
-        device: link,
-      });
-    }
-    if (!parseLinks(stdout).some((l) => l.name === link && l.adminUp)) {
-      throw new HalError('HAL_IO', `announce on ${link}: the link is down`, { device: link });
-    }
-    if (!parseAddresses(stdout).some((a) => a.address === vip.address)) {
-      throw new HalError('HAL_INVALID_ARGUMENT', `announce: ${vip.address} is not an address of ${link}`, {
-        device: link,
-      });
-    }
+    checkAnnounceLink(link, vip, {
+      doesArp: linkDoesArp(stdout, link),
+      adminUp: parseLinks(stdout).some((l) => l.name === link && l.adminUp),
+      hasAddress: parseAddresses(stdout).some((a) => a.address === vip.address),
+    });
     const mode = plan.form === 'reply' ? '-A' : '-U';
     const sent = await runBurst(
       this.clock,
       {
         count: plan.count,
         intervalMs: plan.intervalMs,
-        signal: this.signalWith(options.signal),
+        signal: this.life.signalWith(options.signal),
         device: link,
       },
       async (_index, signal) => {
@@ -220,7 +198,7 @@ export class LinuxNet implements NetDriver {
   }
 
   async neighbours(link?: string): Promise<NeighbourInfo[]> {
-    this.checkOpen();
+    this.life.checkOpen();
     if (link !== undefined) checkLinkName(link);
     const dev = link === undefined ? [] : ['dev', link];
     const { stdout } = await this.tools.ip(
@@ -231,14 +209,14 @@ export class LinuxNet implements NetDriver {
   }
 
   async flushNeighbours(link: string, ip?: string): Promise<void> {
-    this.checkOpen();
+    this.life.checkOpen();
     checkLinkName(link);
     const to = ip === undefined ? [] : ['to', checkIp(ip).address];
     await this.tools.ip(['neigh', 'flush', 'dev', link, ...to], this.how('flush neighbours of', link));
   }
 
   async routes(): Promise<RouteInfo[]> {
-    this.checkOpen();
+    this.life.checkOpen();
     const how = this.how('list routes of', this.host);
     const [v4, v6] = await Promise.all([
       this.tools.ip(['-j', '-4', 'route', 'show', 'table', 'main'], how),
@@ -248,7 +226,7 @@ export class LinuxNet implements NetDriver {
   }
 
   async addRoute(route: RouteSpec): Promise<void> {
-    this.checkOpen();
+    this.life.checkOpen();
     const r = checkRoute(route, true);
     await this.tools.ip(
       [familyFlag(r), 'route', 'replace', ...routeArgs(r)],
@@ -257,7 +235,7 @@ export class LinuxNet implements NetDriver {
   }
 
   async removeRoute(route: RouteSpec): Promise<void> {
-    this.checkOpen();
+    this.life.checkOpen();
     const r = checkRoute(route, false);
     await this.tools.ip([familyFlag(r), 'route', 'del', ...routeArgs(r)], {
       ...this.how('remove route', r.destination),
@@ -266,26 +244,11 @@ export class LinuxNet implements NetDriver {
   }
 
   close(): Promise<void> {
-    if (this.closed !== undefined) return this.closed;
-    this.closing.abort(
-      new HalError('HAL_CANCELED', `net driver of ${this.host} closed`, { device: this.host }),
-    );
-    this.closed = Promise.all([...this.watches].map((w) => w.close())).then(() => {});
-    return this.closed;
+    return this.life.close();
   }
 
   private how(action: string, device: string): { action: string; device: string; signal: AbortSignal } {
-    return { action, device, signal: this.closing.signal };
-  }
-
-  private signalWith(signal: AbortSignal | undefined): AbortSignal {
-    return signal === undefined ? this.closing.signal : AbortSignal.any([this.closing.signal, signal]);
-  }
-
-  private checkOpen(): void {
-    if (this.closed !== undefined) {
-      throw new HalError('HAL_CLOSED', `net driver of ${this.host} is closed`, { device: this.host });
-    }
+    return { action, device, signal: this.life.signal };
   }
 }
 

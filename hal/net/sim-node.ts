@@ -6,8 +6,10 @@
  */
 import type { Clock } from '../clock/types.ts';
 import { abortError, HalError } from '../errors.ts';
+import { checkAnnounce, checkAnnounceLink } from './announce-check.ts';
 import { runBurst } from './burst.ts';
 import { formatIp, inSubnet, networkOf, type ParsedIp, parseIp } from './ip.ts';
+import { NetLifecycle } from './lifecycle.ts';
 import { diffLink } from './link-diff.ts';
 import { SimArpCache } from './sim-arp-cache.ts';
 import type {
@@ -26,14 +28,7 @@ import type {
   RouteSpec,
   SignalOptions,
 } from './types.ts';
-import {
-  checkAnnounceOptions,
-  checkIp,
-  checkLabel,
-  checkLinkName,
-  checkRoute,
-  parseCidr,
-} from './validate.ts';
+import { checkIp, checkLabel, checkLinkName, checkRoute, parseCidr } from './validate.ts';
 import { LinkEventQueue } from './watch-queue.ts';
 
 /** An ARP frame as it crosses a simulated segment. */
@@ -84,9 +79,6 @@ interface SimRoute {
   metric: number;
 }
 
-const closedError = (node: string): HalError =>
-  new HalError('HAL_CLOSED', `net driver of ${node} is closed`, { device: node });
-
 function scopeOf(ip: ParsedIp): AddressScope {
   if (ip.family === 'inet') return ip.value >> 24n === 127n ? 'host' : 'global';
   if (ip.value === 1n) return 'host';
@@ -98,11 +90,9 @@ export class SimNetNode implements NetDriver {
   private readonly addrs: SimAddress[] = [];
   private readonly staticRoutes: SimRoute[] = [];
   private readonly arp = new SimArpCache();
-  private readonly watches = new Set<LinkEventQueue>();
   private readonly seen = new Map<number, LinkInfo>();
-  private readonly closing = new AbortController();
   private nextIndex = 1;
-  private closed: Promise<void> | undefined;
+  private readonly life: NetLifecycle;
 
   /** world: made by SimNetwork.addNode(). `number` seeds this node's MACs. */
   constructor(
@@ -111,6 +101,7 @@ export class SimNetNode implements NetDriver {
     private readonly clock: Clock,
     private readonly fabric: SimFabric,
   ) {
+    this.life = new NetLifecycle(name);
     const lo = this.addLink('lo', { kind: 'loopback', mac: '00:00:00:00:00:00', mtu: 65536, up: true });
     this.addrs.push({ ...(parseIp('127.0.0.1') as ParsedIp), link: lo, prefixLength: 8, label: 'lo' });
     this.addrs.push({ ...(parseIp('::1') as ParsedIp), link: lo, prefixLength: 128, label: undefined });
@@ -120,23 +111,23 @@ export class SimNetNode implements NetDriver {
   // --- the NetDriver face
 
   async links(): Promise<LinkInfo[]> {
-    this.checkOpen();
+    this.life.checkOpen();
     return this.linkList.map((l) => this.linkInfo(l));
   }
 
   async watchLinks(options: SignalOptions = {}): Promise<LinkWatch> {
-    this.checkOpen();
+    this.life.checkOpen();
     const { signal } = options;
     if (signal?.aborted) throw abortError(signal, this.name);
     const watch: LinkEventQueue = new LinkEventQueue(this.name, signal, async () => {
-      this.watches.delete(watch);
+      this.life.watches.delete(watch);
     });
-    this.watches.add(watch);
+    this.life.watches.add(watch);
     return watch;
   }
 
   async setLinkUp(link: string, up: boolean): Promise<void> {
-    this.checkOpen();
+    this.life.checkOpen();
     const l = this.link(checkLinkName(link));
     if (l.adminUp === up) return;
     l.adminUp = up;
@@ -148,7 +139,7 @@ export class SimNetNode implements NetDriver {
   }
 
   async addresses(link?: string): Promise<AddressInfo[]> {
-    this.checkOpen();
+    this.life.checkOpen();
     const only = link === undefined ? undefined : this.link(checkLinkName(link));
     const out: AddressInfo[] = [];
     for (const l of this.linkList) {
@@ -164,7 +155,7 @@ export class SimNetNode implements NetDriver {
   }
 
   async addAddress(link: string, cidr: string, options: AddAddressOptions = {}): Promise<void> {
-    this.checkOpen();
+    this.life.checkOpen();
     checkLinkName(link);
     const parsed = parseCidr(cidr);
     const label = checkLabel(link, parsed.family, options.label);
@@ -181,7 +172,7 @@ export class SimNetNode implements NetDriver {
   }
 
   async removeAddress(link: string, cidr: string): Promise<void> {
-    this.checkOpen();
+    this.life.checkOpen();
     checkLinkName(link);
     const parsed = parseCidr(cidr);
     const l = this.link(link);
@@ -196,28 +187,15 @@ export class SimNetNode implements NetDriver {
   }
 
   async announce(link: string, ip: string, options: AnnounceOptions = {}): Promise<AnnounceResult> {
-    this.checkOpen();
-    checkLinkName(link);
-    const vip = checkIp(ip);
-    const plan = checkAnnounceOptions(link, options);
-    if (vip.family !== 'inet') {
-      throw new HalError('HAL_UNSUPPORTED', `announce ${vip.address} on ${link}: ARP is IPv4 only`, {
-        device: link,
-      });
-    }
+    this.life.checkOpen();
+    const { vip, plan } = checkAnnounce(link, ip, options);
     const l = this.link(link);
-    if (l.kind === 'loopback') {
-      throw new HalError('HAL_UNSUPPORTED', `announce on ${link}: the link does not do ARP`, {
-        device: link,
-      });
-    }
-    if (!l.adminUp) throw new HalError('HAL_IO', `announce on ${link}: the link is down`, { device: link });
-    if (!this.addrs.some((a) => a.link === l && a.address === vip.address)) {
-      throw new HalError('HAL_INVALID_ARGUMENT', `announce: ${vip.address} is not an address of ${link}`, {
-        device: link,
-      });
-    }
-    const signal = AbortSignal.any([this.closing.signal, ...(options.signal ? [options.signal] : [])]);
+    checkAnnounceLink(link, vip, {
+      doesArp: l.kind !== 'loopback',
+      adminUp: l.adminUp,
+      hasAddress: this.addrs.some((a) => a.link === l && a.address === vip.address),
+    });
+    const signal = this.life.signalWith(options.signal);
     const sent = await runBurst(
       this.clock,
       { count: plan.count, intervalMs: plan.intervalMs, signal, device: link },
@@ -236,19 +214,19 @@ export class SimNetNode implements NetDriver {
   }
 
   async neighbours(link?: string): Promise<NeighbourInfo[]> {
-    this.checkOpen();
+    this.life.checkOpen();
     return this.arp.list(link === undefined ? undefined : this.link(checkLinkName(link)));
   }
 
   async flushNeighbours(link: string, ip?: string): Promise<void> {
-    this.checkOpen();
+    this.life.checkOpen();
     checkLinkName(link);
     const target = ip === undefined ? undefined : checkIp(ip).address;
     this.arp.flush(this.link(link), target);
   }
 
   async routes(): Promise<RouteInfo[]> {
-    this.checkOpen();
+    this.life.checkOpen();
     const all = [...this.connectedRoutes(), ...this.staticRoutes.map((r) => this.routeInfo(r))];
     const key = (r: RouteInfo): [number, bigint, number] => {
       const [net = '', len = '0'] = r.destination === 'default' ? ['', '0'] : r.destination.split('/');
@@ -262,7 +240,7 @@ export class SimNetNode implements NetDriver {
   }
 
   async addRoute(route: RouteSpec): Promise<void> {
-    this.checkOpen();
+    this.life.checkOpen();
     const r = checkRoute(route, true);
     const given = r.link === undefined ? undefined : this.link(r.link);
     if (given !== undefined && !given.adminUp) {
@@ -301,7 +279,7 @@ export class SimNetNode implements NetDriver {
   }
 
   async removeRoute(route: RouteSpec): Promise<void> {
-    this.checkOpen();
+    this.life.checkOpen();
     const r = checkRoute(route, false);
     const given = r.link === undefined ? undefined : this.link(r.link);
     this.removeWhere(
@@ -316,12 +294,7 @@ export class SimNetNode implements NetDriver {
   }
 
   close(): Promise<void> {
-    if (this.closed !== undefined) return this.closed;
-    this.closing.abort(
-      new HalError('HAL_CANCELED', `net driver of ${this.name} closed`, { device: this.name }),
-    );
-    this.closed = Promise.all([...this.watches].map((w) => w.close())).then(() => {});
-    return this.closed;
+    return this.life.close();
   }
 
   // --- world: the host side the SimNetwork drives
@@ -383,7 +356,7 @@ export class SimNetNode implements NetDriver {
       // The kernel forgets a link's learned neighbours when its carrier goes (neigh_carrier_down).
       const link = this.linkList.find((l) => l.index === event.link.index);
       if (event.kind === 'carrier-down' && link !== undefined) this.arp.flush(link);
-      for (const w of this.watches) w.push(event);
+      for (const w of this.life.watches) w.push(event);
     }
   }
 
@@ -529,9 +502,5 @@ export class SimNetNode implements NetDriver {
   private removeWhere<T>(list: T[], drop: (item: T) => boolean): void {
     const keep = list.filter((item) => !drop(item));
     list.splice(0, list.length, ...keep);
-  }
-
-  private checkOpen(): void {
-    if (this.closed !== undefined) throw closedError(this.name);
   }
 }

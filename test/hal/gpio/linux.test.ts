@@ -12,6 +12,7 @@ import type { EdgeEvent, LineRequest } from '../../../hal/gpio/types.ts';
 import { rejects, withCode } from '../../support/assert.ts';
 import { CONTRACT_LINES, gpioContract } from './contract.ts';
 import { FakeGpioKernel } from './fake-libgpiod.ts';
+import { simClockHarness } from './sim-clock-harness.ts';
 
 const CHIP = 'gpiochip2';
 
@@ -19,20 +20,11 @@ gpioContract('linux on a fake libgpiod', async () => {
   const clock = new SimClock();
   const kernel = new FakeGpioKernel();
   kernel.addChip(CHIP, 'tnd-panel', CONTRACT_LINES);
-  return {
+  return simClockHarness(clock, CHIP, {
     driver: new LinuxGpioDriver({ library: kernel.api, clock, pollIntervalMs: 1 }),
-    chip: CHIP,
-    chipName: CHIP,
-    chipAlias: `/dev/${CHIP}`,
     drive: async (offset, level) => kernel.drive(CHIP, offset, level),
     level: async (offset) => kernel.level(CHIP, offset),
-    wait: async (ms) => {
-      clock.advance(ms);
-      await SimClock.flush();
-    },
-    now: () => clock.now(),
-    close: async () => {},
-  };
+  });
 });
 
 // ---

@@ -7,24 +7,16 @@ import { SimGpioChip, SimGpioDriver } from '../../../hal/gpio/sim.ts';
 import type { EdgeEvent, GpioChip, LineRequest } from '../../../hal/gpio/types.ts';
 import { rejects, withCode } from '../../support/assert.ts';
 import { CONTRACT_LINES, gpioContract } from './contract.ts';
+import { simClockHarness } from './sim-clock-harness.ts';
 
 gpioContract('sim', async () => {
   const clock = new SimClock();
   const chip = new SimGpioChip({ name: 'gpiochip3', label: 'tnd-panel', lines: CONTRACT_LINES, clock });
-  return {
+  return simClockHarness(clock, 'gpiochip3', {
     driver: new SimGpioDriver([chip]),
-    chip: 'gpiochip3',
-    chipName: 'gpiochip3',
-    chipAlias: '/dev/gpiochip3',
     drive: async (offset, level) => chip.drive(offset, level),
     level: async (offset) => chip.level(offset),
-    wait: async (ms) => {
-      clock.advance(ms);
-      await SimClock.flush();
-    },
-    now: () => clock.now(),
-    close: async () => {},
-  };
+  });
 });
 
 // ---
