@@ -1,0 +1,232 @@
+/**
+ * Health checks at scale: 1000 real servers (four farm processes, 250 ports each, in the testbed's rs1
+ * namespace) checked every 1 s by the monitor process in the appliance namespace.
+ *   - CPU of the monitor process as % of one core, with TCP checks and then HTTP checks (target ≤ 10%);
+ *   - time from killing a farm process (250 servers refuse connections) to each server's weight 0;
+ *   - time from cutting rs1's link (the other 750 go silent: probes time out) to each one's weight 0.
+ * Target for both: ≤ 3 intervals + timeout (fall 3, interval 1000 ms, timeout 500 ms: 3500 ms).
+ * Everything runs inside the testbed's namespaces and is torn down at the end.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { SinkEntry } from '../firmware/monitor/sinks.ts';
+import type { LineChild } from '../test/monitor/support/line-child.ts';
+import { MonitorProcess } from '../test/monitor/support/monitor-process.ts';
+import { startFarm } from '../test/monitor/support/testbed-helpers.ts';
+import { startTestbed, type Testbed } from '../test/support/testbed.ts';
+import { benchMain, type Figures, percentile } from './lib/figures.ts';
+
+const RS1 = '198.51.100.11';
+const SERVERS = 1000;
+const FARMS = 4;
+const BASE_PORT = 10_000;
+const INTERVAL_MS = 1000;
+const TIMEOUT_MS = 500;
+const FALL = 3;
+const MEASURE_MS = 10_000;
+const CLK_TCK = 100;
+
+const portOf = (i: number): number => BASE_PORT + i;
+const nameOf = (i: number): string => `s${i}`;
+
+function config(kind: 'tcp' | 'http'): unknown {
+  return {
+    defaults: { intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS, rise: 2, fall: FALL },
+    maxConcurrent: 512,
+    services: [
+      {
+        name: 'bench',
+        checks: [kind === 'http' ? { kind: 'http', expectStatus: [200] } : { kind: 'tcp' }],
+        servers: Array.from({ length: SERVERS }, (_, i) => ({
+          name: nameOf(i),
+          address: RS1,
+          port: portOf(i),
+        })),
+      },
+    ],
+  };
+}
+
+/** User and system CPU seconds of a process so far. */
+function cpuSeconds(pid: number): { user: number; system: number } {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  // After "pid (comm) ": state is field 3, utime 14 and stime 15 (1-based in proc(5)).
+  return { user: Number(fields[11]) / CLK_TCK, system: Number(fields[12]) / CLK_TCK };
+}
+
+/** CPU of `pid` over the next `ms` as % of one core: user, system and their sum. */
+async function cpuPercent(pid: number, ms: number): Promise<{ user: number; system: number; total: number }> {
+  const c0 = cpuSeconds(pid);
+  const t0 = performance.now();
+  await new Promise((r) => setTimeout(r, ms));
+  const c1 = cpuSeconds(pid);
+  const seconds = (performance.now() - t0) / 1000;
+  const user = ((c1.user - c0.user) / seconds) * 100;
+  const system = ((c1.system - c0.system) / seconds) * 100;
+  return { user, system, total: user + system };
+}
+
+/**
+ * The floor: what plain Node spends on the same TCP connects (1000 a second, each reset at once) with no
+ * monitor logic at all, measured the same way, in the same namespace, at the same moment's machine load.
+ */
+const FLOOR = `
+const { connect } = require('node:net');
+const { readFileSync } = require('node:fs');
+const cpu = () => { const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); };
+let i = 0;
+const burst = () => { for (let k = 0; k < 10; k++) { const s = connect({ host: '${RS1}', port: ${BASE_PORT} + (i++ % ${SERVERS}) });
+  s.on('error', () => {}); s.once('connect', () => s.resetAndDestroy()); } };
+setTimeout(() => { const iv = setInterval(burst, 10); const c0 = cpu(); const t0 = performance.now();
+  setTimeout(() => { clearInterval(iv); console.log(((cpu() - c0) / ${CLK_TCK}) / ((performance.now() - t0) / 1000) * 100); }, ${MEASURE_MS}); }, 1000);
+`;
+
+async function floorPercent(tb: Testbed): Promise<number> {
+  const { stdout } = await tb.exec('a', [process.execPath, '-e', FLOOR], { timeoutMs: MEASURE_MS + 10_000 });
+  return Number(stdout.trim());
+}
+
+const downs = (m: MonitorProcess, from: number): Map<string, number> => {
+  const out = new Map<string, number>();
+  for (const r of m.records.slice(from)) {
+    if (r.entry.type === 'server' && r.entry.record.state === 'down' && !out.has(r.entry.record.server)) {
+      out.set(r.entry.record.server, r.at);
+    }
+  }
+  return out;
+};
+
+async function waitCount(
+  m: MonitorProcess,
+  pred: (e: SinkEntry) => boolean,
+  count: number,
+  from: number,
+  ms: number,
+): Promise<number> {
+  const deadline = performance.now() + ms;
+  for (;;) {
+    const n = m.records.slice(from).filter((r) => pred(r.entry)).length;
+    if (n >= count || performance.now() > deadline) return n;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** Seconds from `t0` to each named server's first 'down' record after index `from`. */
+async function timeToZero(
+  m: MonitorProcess,
+  names: readonly string[],
+  from: number,
+  t0: number,
+): Promise<number[]> {
+  const wanted = new Set(names);
+  await waitCount(
+    m,
+    (e) => e.type === 'server' && e.record.state === 'down' && wanted.has(e.record.server),
+    names.length,
+    from,
+    3 * (FALL * INTERVAL_MS + TIMEOUT_MS),
+  );
+  const seen = downs(m, from);
+  return names.map((n) => (seen.get(n) ?? Number.NaN) - t0);
+}
+
+export async function run(): Promise<Figures> {
+  if (process.getuid?.() !== 0) throw new Error('bench/monitor needs root (network namespaces)');
+  const dir = mkdtempSync(join(tmpdir(), 'tnd-bench-monitor-'));
+  let tb: Testbed | undefined;
+  const farms: LineChild[] = [];
+  let monitor: MonitorProcess | undefined;
+  try {
+    tb = await startTestbed({ realServers: 1 });
+    const perFarm = SERVERS / FARMS;
+    for (let f = 0; f < FARMS; f++) {
+      const farm = await startFarm(tb.ns('rs1'));
+      farms.push(farm);
+      const ports = Array.from({ length: perFarm }, (_, i) => portOf(f * perFarm + i));
+      await farm.call({ op: 'listen', host: RS1, ports, mode: 'http' });
+    }
+
+    const floor = await floorPercent(tb);
+
+    // TCP checks.
+    monitor = MonitorProcess.start(tb.ns('a'), dir, config('tcp'), 42);
+    const m = monitor;
+    const initial = await waitCount(
+      m,
+      (e) => e.type === 'server' && e.record.cause === 'initial',
+      SERVERS,
+      0,
+      30_000,
+    );
+    if (initial < SERVERS) throw new Error(`only ${initial} servers reported at start`);
+    await new Promise((r) => setTimeout(r, 3000)); // warm-up: the first round of probes, the JIT
+    const tcpCpu = await cpuPercent(m.pid, MEASURE_MS);
+    const tcpFlaps = downs(m, 0).size;
+
+    // HTTP checks: reload (the spec changes, so every check starts afresh).
+    const reloadFrom = m.records.length;
+    writeFileSync(join(dir, 'monitor.json'), JSON.stringify(config('http')));
+    m.reload();
+    await new Promise((r) => setTimeout(r, 3000));
+    const httpCpu = await cpuPercent(m.pid, MEASURE_MS);
+    const httpFlaps = downs(m, reloadFrom).size;
+
+    // Kill one farm process: its 250 servers refuse connections at once.
+    const killedNames = Array.from({ length: perFarm }, (_, i) => nameOf(i));
+    const killFrom = m.records.length;
+    const tKill = performance.now();
+    process.kill((farms[0] as LineChild).pid, 'SIGKILL');
+    const refused = await timeToZero(m, killedNames, killFrom, tKill);
+
+    // Cut rs1's link: the other 750 go silent and every probe runs to its timeout.
+    const silentNames = Array.from({ length: SERVERS - perFarm }, (_, i) => nameOf(perFarm + i));
+    const cutFrom = m.records.length;
+    const tCut = performance.now();
+    await tb.exec('rs1', ['ip', 'link', 'set', 'eth0', 'down']);
+    const cutMs = performance.now() - tCut;
+    const silent = await timeToZero(m, silentNames, cutFrom, tCut);
+
+    await m.stop();
+    const stopped: Record<string, unknown> = m.logs.find((l) => l.msg === 'monitor stopped') ?? {};
+    const finite = (xs: number[]): number[] => xs.filter(Number.isFinite);
+    const target = FALL * INTERVAL_MS + TIMEOUT_MS;
+    return {
+      'real servers': SERVERS,
+      'interval (ms)': INTERVAL_MS,
+      'timeout (ms)': TIMEOUT_MS,
+      fall: FALL,
+      'host load average (1 min) at the end': Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
+      'floor: bare Node, same TCP connects (% of one core)': floor,
+      'monitor CPU, TCP checks (% of one core)': tcpCpu.total,
+      '  of which user (%)': tcpCpu.user,
+      '  of which system (%)': tcpCpu.system,
+      'monitor CPU, HTTP checks (% of one core)': httpCpu.total,
+      '  of which user (%) ': httpCpu.user,
+      '  of which system (%) ': httpCpu.system,
+      'CPU target (%)': 10,
+      'false downs while measuring, TCP': tcpFlaps,
+      'false downs while measuring, HTTP': httpFlaps,
+      'refused: servers at weight 0': finite(refused).length,
+      'refused: time to weight 0 p50 (ms)': percentile(finite(refused), 50),
+      'refused: time to weight 0 p99 (ms)': percentile(finite(refused), 99),
+      'refused: time to weight 0 max (ms)': Math.max(...finite(refused)),
+      'silent: servers at weight 0': finite(silent).length,
+      'silent: time to weight 0 p50 (ms)': percentile(finite(silent), 50),
+      'silent: time to weight 0 p99 (ms)': percentile(finite(silent), 99),
+      'silent: time to weight 0 max (ms)': Math.max(...finite(silent)),
+      'silent: the cut itself took (ms, counted in the above)': cutMs,
+      'time-to-zero target (ms)': target,
+      'probes completed': Number(stopped.probesCompleted ?? Number.NaN),
+      'probe timeouts': Number(stopped.timeouts ?? Number.NaN),
+      'monitor timer lateness max (ms)': Number(stopped.maxTimerLatenessMs ?? Number.NaN),
+    };
+  } finally {
+    await monitor?.stop();
+    await Promise.all(farms.map((f) => f.dispose()));
+    await tb?.down();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await benchMain(import.meta, 'monitor', run);

@@ -1,0 +1,211 @@
+/**
+ * The shared part of the HTTP and HTTPS checks: the spec fields they have in common and one GET (or HEAD)
+ * on a fresh connection (plain or TLS), read with ResponseReader and judged on status code, body regex and
+ * body digest. The connection is closed as soon as the answer is judged.
+ */
+import { createHash } from 'node:crypto';
+import { connect, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { z } from 'zod';
+import { type ReadOutcome, ResponseReader } from './http-response.ts';
+import { closeHard, Stopwatch, socketReason, whileRunning } from './net-util.ts';
+import type { CheckTarget, ProbeResult, RunContext } from './types.ts';
+
+const STATUS_RANGE = /^([1-5]\d\d)-([1-5]\d\d)$/;
+const DIGEST = /^(md5|sha1|sha256):([0-9a-f]+)$/;
+const DIGEST_HEX_LENGTH: Record<string, number> = { md5: 32, sha1: 40, sha256: 64 };
+
+const status = z.union(
+  [
+    z.number({ error: 'expected a status code 100..599 or a range like "200-299"' }).int().min(100).max(599),
+    z.string().refine((s) => {
+      const m = STATUS_RANGE.exec(s);
+      return m !== null && Number(m[1]) <= Number(m[2]);
+    }, 'expected a status code 100..599 or a range like "200-299"'),
+  ],
+  { error: 'expected a status code 100..599 or a range like "200-299"' },
+);
+
+const regex = z.string().transform((source, ctx) => {
+  try {
+    return new RegExp(source);
+  } catch (err) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `not a valid regular expression (${(err as Error).message})`,
+      input: source,
+    });
+    return z.NEVER;
+  }
+});
+
+const digest = z.string().refine((s) => {
+  const m = DIGEST.exec(s);
+  return m !== null && m[2]?.length === DIGEST_HEX_LENGTH[m[1] ?? ''];
+}, 'expected "<md5|sha1|sha256>:<hex digest of that length>" in lower case');
+
+const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, 'expected an HTTP header name');
+
+export const httpFields = {
+  /** Probe this port instead of the real server's. */
+  port: z.number().int().min(1).max(65535).optional(),
+  method: z.enum(['GET', 'HEAD']).default('GET'),
+  path: z
+    .string()
+    .regex(/^\/[^\s]*$/, 'expected a path starting with "/" and without white space')
+    .default('/'),
+  /** The Host header; default: the server's address (and port when not the scheme's default). */
+  host: z
+    .string()
+    .regex(/^[A-Za-z0-9.:[\]-]+$/, 'expected a host name or address')
+    .optional(),
+  /** Expected status codes and ranges ("200-299"). Default: 200-299. */
+  expectStatus: z.array(status).min(1, 'expected at least one status code').default(['200-299']),
+  /** The body must match this regular expression (JavaScript syntax). */
+  bodyRegex: regex.optional(),
+  /** The whole body must hash to this: "md5:<hex>", "sha1:<hex>" or "sha256:<hex>". */
+  bodyDigest: digest.optional(),
+  /** Bodies longer than this fail when a regex or digest is to be checked. */
+  maxBodyBytes: z
+    .number()
+    .int()
+    .min(1)
+    .max(16 * 1024 * 1024)
+    .default(64 * 1024),
+  /** Extra request headers. */
+  headers: z
+    .record(headerName, z.string().regex(/^[^\r\n]*$/, 'expected a header value without line breaks'))
+    .default({}),
+};
+
+export interface HttpSpec {
+  port?: number | undefined;
+  method: 'GET' | 'HEAD';
+  path: string;
+  host?: string | undefined;
+  expectStatus: (number | string)[];
+  bodyRegex?: RegExp | undefined;
+  bodyDigest?: string | undefined;
+  maxBodyBytes: number;
+  headers: Record<string, string>;
+}
+
+export interface TlsOptions {
+  servername: string | undefined;
+  verify: boolean;
+  ca: Buffer | undefined;
+}
+
+export function statusAccepted(code: number, expected: readonly (number | string)[]): boolean {
+  for (const e of expected) {
+    if (typeof e === 'number') {
+      if (code === e) return true;
+    } else {
+      const m = STATUS_RANGE.exec(e);
+      if (m && code >= Number(m[1]) && code <= Number(m[2])) return true;
+    }
+  }
+  return false;
+}
+
+/** The Host header for a target: the configured one, else the address (bracketed IPv6) with a non-default port. */
+export function hostHeader(spec: HttpSpec, target: CheckTarget, defaultPort: number): string {
+  if (spec.host !== undefined) return spec.host;
+  const port = spec.port ?? target.port;
+  const address = isIP(target.address) === 6 ? `[${target.address}]` : target.address;
+  return port === defaultPort ? address : `${address}:${port}`;
+}
+
+/** The host name part of a Host header, when it is a name (SNI is never an address). */
+export function sniFromHost(host: string): string | undefined {
+  const name = host.startsWith('[') ? host : host.replace(/:\d+$/, '');
+  return isIP(name) === 0 && !name.startsWith('[') ? name : undefined;
+}
+
+/** The request bytes: GET/HEAD with Host, Connection: close and the extra headers. */
+export function requestText(spec: HttpSpec, host: string): string {
+  let text = `${spec.method} ${spec.path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: tandem-monitor\r\nConnection: close\r\n`;
+  for (const [name, value] of Object.entries(spec.headers)) text += `${name}: ${value}\r\n`;
+  return `${text}\r\n`;
+}
+
+/** One request on a fresh connection; resolves with a judged result and never rejects. */
+export async function httpProbe(
+  target: CheckTarget,
+  spec: HttpSpec,
+  context: RunContext,
+  tls: TlsOptions | undefined,
+): Promise<ProbeResult> {
+  const watch = new Stopwatch(context.drivers.clock);
+  const { signal } = context;
+  const port = spec.port ?? target.port;
+  const host = hostHeader(spec, target, tls ? 443 : 80);
+  const url = `${tls ? 'https' : 'http'}://${host}${spec.path}`;
+  const wantBody = spec.method === 'GET' && (spec.bodyRegex !== undefined || spec.bodyDigest !== undefined);
+  const reader = new ResponseReader({
+    wantBody,
+    maxBodyBytes: spec.maxBodyBytes,
+    head: spec.method === 'HEAD',
+  });
+  const socket: Socket = tls
+    ? tlsConnect({
+        host: target.address,
+        port,
+        ...(tls.servername === undefined ? {} : { servername: tls.servername }),
+        rejectUnauthorized: tls.verify,
+        ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+      })
+    : connect({ host: target.address, port });
+  try {
+    return await whileRunning(
+      signal,
+      () => socket.destroy(),
+      () =>
+        new Promise<ProbeResult>((resolve) => {
+          const judge = (outcome: ReadOutcome): void => {
+            if (outcome.state === 'more') return;
+            if (outcome.state === 'error') resolve(watch.fail(`${url}: ${outcome.error}`));
+            else if (!statusAccepted(outcome.status, spec.expectStatus)) {
+              resolve(
+                watch.fail(`${url} answered ${outcome.status}, expected ${spec.expectStatus.join(', ')}`),
+              );
+            } else resolve(judgeBody(outcome.body, spec, url, outcome.status, watch));
+          };
+          socket.once(tls ? 'secureConnect' : 'connect', () => socket.write(requestText(spec, host)));
+          socket.on('data', (chunk: Buffer) => judge(reader.push(chunk)));
+          socket.once('end', () => judge(reader.end()));
+          socket.once('error', (err) => resolve(watch.fail(`${url}: ${socketReason(err, signal)}`)));
+          socket.once('close', () =>
+            resolve(watch.fail(`${url}: ${signal.aborted ? 'timed out' : 'connection closed early'}`)),
+          );
+        }),
+    );
+  } finally {
+    closeHard(socket);
+  }
+}
+
+function judgeBody(
+  body: Buffer | undefined,
+  spec: HttpSpec,
+  url: string,
+  code: number,
+  watch: Stopwatch,
+): ProbeResult {
+  if (body === undefined) return watch.ok(String(code));
+  if (spec.bodyRegex !== undefined && !spec.bodyRegex.test(body.toString('utf8'))) {
+    return watch.fail(`${url} body does not match ${spec.bodyRegex}: ${preview(body)}`);
+  }
+  if (spec.bodyDigest !== undefined) {
+    const [algorithm, expected] = spec.bodyDigest.split(':') as [string, string];
+    const actual = createHash(algorithm).update(body).digest('hex');
+    if (actual !== expected)
+      return watch.fail(`${url} body digest is ${algorithm}:${actual}, expected ${expected}`);
+  }
+  return watch.ok(String(code));
+}
+
+function preview(body: Buffer): string {
+  const text = JSON.stringify(body.subarray(0, 60).toString('utf8'));
+  return body.length > 60 ? `${text}...` : text;
+}

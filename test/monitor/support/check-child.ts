@@ -1,0 +1,56 @@
+/**
+ * Runs check probes in whatever namespace this process was started in (the tests start it in the
+ * testbed's appliance namespace with `ip netns exec`), over JSON lines:
+ *   { id, check: { kind, ...fields }, target, timeoutMs } → { id, ok: true, result, ms }
+ * The check is parsed by its kind, run with the Linux clock and pinger, and aborted at its timeout as the
+ * monitor core would (the reply's `ms` shows how long the run took to settle after that).
+ */
+import { createInterface } from 'node:readline';
+import { findKind } from '../../../firmware/monitor/checks/index.ts';
+import type { CheckTarget } from '../../../firmware/monitor/checks/types.ts';
+import { LinuxClock } from '../../../hal/clock/linux.ts';
+import { LinuxPinger } from '../../../hal/icmp/linux.ts';
+
+const clock = new LinuxClock();
+const pinger = new LinuxPinger({ clock });
+
+interface Request {
+  id: number;
+  check: { kind: string; [k: string]: unknown };
+  target: CheckTarget;
+  timeoutMs: number;
+}
+
+async function probe(req: Request): Promise<unknown> {
+  const { kind: name, ...fields } = req.check;
+  const kind = findKind(name);
+  if (!kind) throw new Error(`no check kind ${name}`);
+  const spec = kind.parse(fields);
+  const controller = new AbortController();
+  const timer = clock.setTimer(req.timeoutMs, () => controller.abort());
+  const started = clock.now();
+  try {
+    const result = await kind.run(req.target, spec, {
+      signal: controller.signal,
+      timeoutMs: req.timeoutMs,
+      drivers: { clock, pinger },
+    });
+    return { result, ms: clock.now() - started, aborted: controller.signal.aborted };
+  } finally {
+    timer.cancel();
+  }
+}
+
+const lines = createInterface({ input: process.stdin });
+lines.on('line', (line) => {
+  const req = JSON.parse(line) as Request;
+  probe(req).then(
+    (out) => process.stdout.write(`${JSON.stringify({ id: req.id, ok: true, ...(out as object) })}\n`),
+    (err: unknown) =>
+      process.stdout.write(`${JSON.stringify({ id: req.id, ok: false, error: String(err) })}\n`),
+  );
+});
+lines.on('close', () => {
+  void pinger.close().then(() => process.exit(0));
+});
+process.stdout.write(`${JSON.stringify({ ready: true })}\n`);
