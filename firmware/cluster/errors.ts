@@ -4,6 +4,7 @@
  * (bytes, frames) never throws: the codec returns typed decode errors instead. These are for the caller's
  * own mistakes: bad configuration, a shell bug, or an operator command the current role forbids.
  */
+import { FirmwareError } from '../errors.ts';
 export type ClusterErrorCode =
   | 'CLUSTER_INVALID_CONFIG' // a configuration field is missing, of the wrong type or out of range
   | 'CLUSTER_INVALID_EVENT' // an event is malformed (unknown link, health out of range, bad now)
@@ -23,13 +24,11 @@ const templates: { [C in ClusterErrorCode]: (detail: string) => string } = {
   CLUSTER_INVALID_KEY: (d) => `invalid cluster key: ${d}`,
 };
 
-export class ClusterError extends Error {
+export class ClusterError extends FirmwareError<ClusterErrorCode> {
   override readonly name: string = 'ClusterError';
-  readonly code: ClusterErrorCode;
 
   constructor(code: ClusterErrorCode, detail: string, options: { cause?: unknown } = {}) {
-    super(templates[code](detail), options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, templates[code](detail), options);
   }
 
   static is(err: unknown, code?: ClusterErrorCode): err is ClusterError {

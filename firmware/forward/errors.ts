@@ -1,4 +1,5 @@
 /** Errors of the forwarding core. Callers branch on `code`; a wrapped driver error is the `cause`. */
+import { FirmwareError } from '../errors.ts';
 export type ForwardErrorCode =
   | 'FORWARD_INVALID_CONFIG' // a desired-state definition is wrong; `field` names it
   | 'FORWARD_APPLY_FAILED' // the data plane refused or failed a change; it is left as it was
@@ -6,15 +7,13 @@ export type ForwardErrorCode =
   | 'FORWARD_IO' // reading kernel state (counters, conntrack) failed; see `cause`
   | 'FORWARD_UNSUPPORTED'; // this data plane cannot program what the definition asks for
 
-export class ForwardError extends Error {
+export class ForwardError extends FirmwareError<ForwardErrorCode> {
   override readonly name = 'ForwardError';
-  readonly code: ForwardErrorCode;
   /** The dotted path of the offending field, for FORWARD_INVALID_CONFIG. */
   readonly field: string | undefined;
 
   constructor(code: ForwardErrorCode, message: string, options: { field?: string; cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, message, options);
     this.field = options.field;
   }
 

@@ -3,6 +3,7 @@
  * on `code` (a string-literal union, so a `switch` is exhaustive) or `instanceof JournalError`, never on
  * the message. A wrapped SQLite, socket or file-system error travels in `cause`.
  */
+import { FirmwareError } from '../errors.ts';
 export type JournalErrorCode =
   | 'JOURNAL_INVALID_ARGUMENT' // a caller passed a value the API forbids
   | 'JOURNAL_NOT_LEADER' // a local write on a node that is not the leader (the standby takes changes only by replication)
@@ -34,13 +35,11 @@ const templates: { [C in JournalErrorCode]: (detail: string) => string } = {
   JOURNAL_IO: (d) => `journal I/O failed: ${d}`,
 };
 
-export class JournalError extends Error {
+export class JournalError extends FirmwareError<JournalErrorCode> {
   override readonly name = 'JournalError';
-  readonly code: JournalErrorCode;
 
   constructor(code: JournalErrorCode, detail: string, options: { cause?: unknown } = {}) {
-    super(templates[code](detail), options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, templates[code](detail), options);
   }
 
   static is(err: unknown, code?: JournalErrorCode): err is JournalError {

@@ -3,6 +3,7 @@
  * errors: a check that fails resolves with a failed ProbeResult. These are for bad configuration, a
  * malformed event fed to the core (a shell bug), and calls on a closed monitor.
  */
+import { FirmwareError } from '../errors.ts';
 export type MonitorErrorCode =
   | 'MONITOR_INVALID_CONFIG' // a config field (or a check spec) is missing, of the wrong type or out of range
   | 'MONITOR_INVALID_EVENT' // an event passed to the core is malformed
@@ -18,13 +19,11 @@ const templates: { [C in MonitorErrorCode]: (detail: string) => string } = {
   MONITOR_CLOSED: (d) => `monitor closed: ${d}`,
 };
 
-export class MonitorError extends Error {
+export class MonitorError extends FirmwareError<MonitorErrorCode> {
   override readonly name: string = 'MonitorError';
-  readonly code: MonitorErrorCode;
 
   constructor(code: MonitorErrorCode, detail: string, options: { cause?: unknown } = {}) {
-    super(templates[code](detail), options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
+    super(code, templates[code](detail), options);
   }
 
   static is(err: unknown, code?: MonitorErrorCode): err is MonitorError {
