@@ -207,8 +207,9 @@ if (
       ]),
     );
     const { vip } = ctx.tb.addresses;
-    const drDl = download(ctx.tb, `http://${vip}/bytes/4000000`, '1M');
-    const natDl = download(ctx.tb, `http://${vip}:8080/bytes/4000000`, '1M');
+    // Slow enough (8 s) that the downloads are still running when the addresses have moved on a loaded host.
+    const drDl = download(ctx.tb, `http://${vip}/bytes/4000000`, '500K');
+    const natDl = download(ctx.tb, `http://${vip}:8080/bytes/4000000`, '500K');
     // The active's process (here a stand-in that holds nothing) dies; the addresses move by hand.
     const active = spawn('ip', ['netns', 'exec', ctx.tb.ns('a'), 'sleep', '60'], { stdio: 'ignore' });
     await new Promise((r) => setTimeout(r, 1200));
