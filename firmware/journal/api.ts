@@ -122,7 +122,11 @@ export interface ConfigApi {
 export type ConfigRef = number | 'running' | 'candidate';
 
 export interface HealthApi {
-  set(server: string, state: HealthState, detail?: string): Promise<Entry>;
+  /**
+   * Sets one health row. `data` carries a record's structured fields (null when left out); rows are keyed
+   * by `server` alone, so a caller with more than one kind of record namespaces its keys.
+   */
+  set(server: string, state: HealthState, detail?: string, data?: JsonValue): Promise<Entry>;
   delete(server: string): Promise<Entry>;
   get(server: string): ServerHealth | undefined;
   all(): ServerHealth[];

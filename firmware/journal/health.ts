@@ -1,14 +1,16 @@
 import type Database from 'better-sqlite3';
-import type { Entry, HealthState } from './types.ts';
+import type { Entry, HealthState, JsonValue } from './types.ts';
 
-/** Real-server health as the monitor last reported it: one row per server. */
+/** Health as the monitor last reported it: one row per key (a real server, or a reserved record key). */
 export interface ServerHealth {
   server: string;
   state: HealthState;
   detail: string;
-  /** Wall ms when the state last changed (as reported by the monitor). */
+  /** Wall ms when the row was last written (as reported by the monitor). */
   since: number;
   seq: number;
+  /** The record's structured fields; null for rows written without any. */
+  data: JsonValue;
 }
 
 interface Row {
@@ -17,6 +19,11 @@ interface Row {
   detail: string;
   since: number;
   seq: number;
+  data: string;
+}
+
+function fromRow(row: Row | undefined): ServerHealth | undefined {
+  return row === undefined ? undefined : { ...row, data: JSON.parse(row.data) as JsonValue };
 }
 
 export class HealthTable {
@@ -26,8 +33,8 @@ export class HealthTable {
   private readonly selectAll;
 
   constructor(db: Database.Database) {
-    this.upsert = db.prepare<[string, string, string, number, number]>(
-      'INSERT OR REPLACE INTO health (server, state, detail, since, seq) VALUES (?, ?, ?, ?, ?)',
+    this.upsert = db.prepare<[string, string, string, number, number, string]>(
+      'INSERT OR REPLACE INTO health (server, state, detail, since, seq, data) VALUES (?, ?, ?, ?, ?, ?)',
     );
     this.remove = db.prepare<[string]>('DELETE FROM health WHERE server = ?');
     this.selectOne = db.prepare<[string], Row>('SELECT * FROM health WHERE server = ?');
@@ -36,15 +43,16 @@ export class HealthTable {
 
   apply(e: Entry): void {
     if (e.kind === 'health.set') {
-      this.upsert.run(e.value.server, e.value.state, e.value.detail, e.value.since, e.seq);
+      const v = e.value;
+      this.upsert.run(v.server, v.state, v.detail, v.since, e.seq, JSON.stringify(v.data ?? null));
     } else if (e.kind === 'health.delete') this.remove.run(e.value.server);
   }
 
   get(server: string): ServerHealth | undefined {
-    return this.selectOne.get(server);
+    return fromRow(this.selectOne.get(server));
   }
 
   all(): ServerHealth[] {
-    return this.selectAll.all();
+    return this.selectAll.all().map((row) => ({ ...row, data: JSON.parse(row.data) as JsonValue }));
   }
 }

@@ -103,6 +103,11 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX events_source ON events (source, seq);
     `,
   },
+  {
+    version: 3,
+    name: 'structured health records (action, weight, quorum, sorry server, appliance score)',
+    sql: `ALTER TABLE health ADD COLUMN data TEXT NOT NULL DEFAULT 'null';`,
+  },
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

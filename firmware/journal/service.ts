@@ -536,8 +536,14 @@ class JournalService implements Journal {
 
   private healthApi(): Journal['health'] {
     return {
-      set: (server, state, detail = '') =>
-        this.write('health.set', { server, state, detail, since: this.clock.wallTime() }),
+      set: (server, state, detail = '', data) =>
+        this.write('health.set', {
+          server,
+          state,
+          detail,
+          since: this.clock.wallTime(),
+          ...(data === undefined ? {} : { data }),
+        }),
       delete: (server) => this.write('health.delete', { server }),
       get: (server) => this.store.health.get(server),
       all: () => this.store.health.all(),

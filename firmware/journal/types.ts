@@ -31,7 +31,11 @@ export interface ChangeMap {
     /** True when this commit came from the candidate, which it then clears. */
     fromCandidate: boolean;
   };
-  'health.set': { server: string; state: HealthState; detail: string; since: number };
+  /**
+   * `server` is a real server's key (the monitor uses `<service>/<server>`, and reserved `@…` keys for its
+   * other records); `data` is the record's structured rest (action, weight, …), absent for plain rows.
+   */
+  'health.set': { server: string; state: HealthState; detail: string; since: number; data?: JsonValue };
   'health.delete': { server: string };
   /** A persistence (sticky) binding of a client to a real server for one virtual service. */
   'sticky.set': { service: string; client: string; server: string; expiresAt: number };

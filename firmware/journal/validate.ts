@@ -122,6 +122,7 @@ const checkers: Checkers = {
     state: oneOf(v.state, `${f}.state`, HEALTH),
     detail: text(v.detail, `${f}.detail`, { empty: true }),
     since: wallMs(v.since, `${f}.since`),
+    ...(v.data === undefined ? {} : { data: json(v.data, `${f}.data`) }),
   }),
   'health.delete': (v, f) => ({ server: text(v.server, `${f}.server`) }),
   'sticky.set': (v, f) => ({
