@@ -246,7 +246,8 @@ if (
         ]),
       );
       const { vip, client } = ctx.tb.addresses;
-      const dl = download(ctx.tb, `http://${vip}:8080/bytes/4000000`, '1M');
+      // 16 s at this rate: still running when the addresses have moved, even on a loaded host.
+      const dl = download(ctx.tb, `http://${vip}:8080/bytes/4000000`, '250K');
       await new Promise((r) => setTimeout(r, 1000));
       const block = `add table inet tndhold { chain pre { type filter hook prerouting priority -300; ip saddr ${client} tcp dport 8080 drop; }; }`;
       await ctx.tb.exec('a', ['nft', block]);
