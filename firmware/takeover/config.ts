@@ -8,7 +8,7 @@ import type { FloatingAddress, TakeoverConfig, TakeoverConfigInput } from './typ
  * learning, and still fits well inside the time a client waits before retrying a SYN (1 s).
  */
 export const takeoverDefaults = {
-  garp: { count: 3, intervalMs: 100, forms: ['request', 'reply'] },
+  garp: { count: 3, intervalMs: 100, forms: ['request', 'reply'], staggerMs: 20 },
   refreshMs: 0,
   retryMs: 500,
   labelSuffix: 'vip',
@@ -76,6 +76,7 @@ export function resolveTakeoverConfig(input: TakeoverConfigInput | TakeoverConfi
     garp: {
       count: integer('garp.count', garp.count, 1, 100),
       intervalMs: integer('garp.intervalMs', garp.intervalMs, 0, 60_000),
+      staggerMs: integer('garp.staggerMs', garp.staggerMs, 0, 10_000),
       forms: [...forms],
     },
     refreshMs: integer('refreshMs', input.refreshMs ?? takeoverDefaults.refreshMs, 0, 3_600_000),

@@ -157,24 +157,42 @@ class TakeoverService implements Takeover {
   /**
    * The takeover's critical path: every address is added at once (adding is idempotent, so there is no
    * listing first) and each is announced the moment it is up. A failure falls back to the full
-   * reconcile, which retries; leftovers of an older configuration are cleaned up after.
+   * reconcile, which retries; leftovers of an older configuration are cleaned up a little later, off
+   * the critical path.
    */
   private async bringUp(timing: MutableTiming): Promise<void> {
     if (this.closed || this.desired !== 'held') return;
     this.bursts?.abort();
     const bursts = new AbortController();
     this.bursts = bursts;
+    const t0 = this.clock.now();
     const results = await Promise.allSettled(
-      this.config.addresses.map(async (f) => {
+      this.config.addresses.map(async (f, i) => {
         await this.net.addAddress(f.link, f.cidr, this.labelOption(f));
         if (this.desired !== 'held' || bursts.signal.aborted) return;
         timing.announcedAt ??= this.clock.now();
-        this.announceAddress(f, this.config.garp.count, bursts.signal);
+        this.announceAddress(f, i, this.config.garp.count, bursts.signal, t0);
       }),
     );
-    if (results.every((r) => r.status === 'fulfilled')) timing.upAt = this.clock.now();
+    if (results.every((r) => r.status === 'fulfilled')) {
+      timing.upAt = this.clock.now();
+      this.present = this.config.addresses.map((f) => key(f.link, f.cidr));
+      this.converged = true;
+      this.lastError = undefined;
+      this.scheduleReconcile(1000);
+      return;
+    }
     await this.apply();
     timing.upAt ??= this.clock.now();
+  }
+
+  private scheduleReconcile(delayMs: number): void {
+    if (this.closed) return;
+    this.retryTimer?.cancel();
+    this.retryTimer = this.clock.setTimer(delayMs, () => {
+      this.retryTimer = undefined;
+      this.reconcile().catch(() => {});
+    });
   }
 
   private labelOption(f: FloatingAddress): { label?: string } {
@@ -201,7 +219,12 @@ class TakeoverService implements Takeover {
         if (this.desired === 'held') {
           this.bursts ??= new AbortController();
           if (this.lastAcquire) this.lastAcquire.announcedAt ??= this.clock.now();
-          this.announceAddress(f, this.config.garp.count, this.bursts.signal);
+          this.announceAddress(
+            f,
+            this.config.addresses.indexOf(f),
+            this.config.garp.count,
+            this.bursts.signal,
+          );
         }
       }
       for (const a of toRemove) {
@@ -221,12 +244,7 @@ class TakeoverService implements Takeover {
       this.converged = false;
       this.lastError = errorText(err);
       this.log('error', `takeover: cannot make addresses ${want}: ${this.lastError}`);
-      if (!this.closed) {
-        this.retryTimer = this.clock.setTimer(this.config.retryMs, () => {
-          this.retryTimer = undefined;
-          this.reconcile().catch(() => {});
-        });
-      }
+      this.scheduleReconcile(this.config.retryMs);
       throw new TakeoverError(
         'TAKEOVER_RECONCILE_FAILED',
         `takeover: addresses not ${want}: ${this.lastError}`,
@@ -251,13 +269,34 @@ class TakeoverService implements Takeover {
       this.bursts = new AbortController();
     }
     const signal = this.bursts.signal;
-    for (const f of this.config.addresses) this.announceAddress(f, count, signal);
+    const t0 = this.clock.now();
+    for (const [i, f] of this.config.addresses.entries()) this.announceAddress(f, i, count, signal, t0);
   }
 
-  private announceAddress(f: FloatingAddress, count: number, signal: AbortSignal): void {
+  /** Starts the bursts of address number `index`, each at its place in the stagger from `t0`. */
+  private announceAddress(
+    f: FloatingAddress,
+    index: number,
+    count: number,
+    signal: AbortSignal,
+    t0 = this.clock.now(),
+  ): void {
     const ip = f.cidr.split('/')[0] as string;
     if (parseIp(ip)?.family !== 'inet') return;
-    for (const form of this.config.garp.forms) this.burst(f, ip, form, count, signal);
+    const { forms, staggerMs } = this.config.garp;
+    forms.forEach((form, j) => {
+      const due = t0 + (index * forms.length + j) * staggerMs - this.clock.now();
+      if (due <= 0) {
+        this.burst(f, ip, form, count, signal);
+        return;
+      }
+      const timer = this.clock.setTimer(due, () => {
+        signal.removeEventListener('abort', cancel);
+        if (!signal.aborted) this.burst(f, ip, form, count, signal);
+      });
+      const cancel = (): void => timer.cancel();
+      signal.addEventListener('abort', cancel, { once: true });
+    });
   }
 
   private burst(

@@ -18,6 +18,11 @@ export interface GarpConfig {
   readonly intervalMs: number;
   /** Which gratuitous-ARP forms each burst sends (both by default: some hosts heed only one). */
   readonly forms: readonly AnnounceForm[];
+  /**
+   * The bursts of one announcement start this far apart, in address order then form order, so the
+   * first frame for the first (client-facing) address does not wait behind the others' tool start-ups.
+   */
+  readonly staggerMs: number;
 }
 
 export interface TakeoverConfig {
