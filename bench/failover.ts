@@ -13,7 +13,8 @@
  * ships it (no real-time priority), nopreempt, GARP repeat 3 at 50 ms, started by the bench in the a/b
  * namespaces with generated configurations and killed by PID.
  *
- *   npx tsx bench/failover.ts   (TANDEM_BENCH_REPS=5, TANDEM_BENCH_SOAK_S=60 to change the run)
+ *   npx tsx bench/failover.ts   (TANDEM_BENCH_REPS=5, TANDEM_BENCH_SOAK_S=60 to change the run;
+ *   TANDEM_BENCH_SCENARIOS=graceful,kill -9 and TANDEM_BENCH_SOAK_S=0 for a quick look)
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -39,7 +40,9 @@ import { benchMain, type Figures, percentile } from './lib/figures.ts';
 
 type Node = 'a' | 'b';
 type Scenario = 'power loss' | 'kill -9' | 'graceful';
-const SCENARIOS: readonly Scenario[] = ['power loss', 'kill -9', 'graceful'];
+const SCENARIOS: readonly Scenario[] = (['power loss', 'kill -9', 'graceful'] as const).filter(
+  (s) => process.env.TANDEM_BENCH_SCENARIOS?.split(',').includes(s) ?? true,
+);
 const other = (n: Node): Node => (n === 'a' ? 'b' : 'a');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const wall = (): number => performance.timeOrigin + performance.now();
@@ -469,9 +472,9 @@ export async function run(): Promise<Figures> {
         const tandem = new TandemPair(`tandem ${t.name}`, tb, dir, main, timers, true);
         pairs.push(tandem);
         await measure(tb, probe, tandem, rows, extra);
-        soaks.push(await soakTandem(tb, tandem));
+        if (SOAK_S > 0) soaks.push(await soakTandem(tb, tandem));
         await tandem.stop();
-        if (i > 0) continue;
+        if (i > 0 || SOAK_S === 0) continue;
         const noRt = new TandemPair(`tandem ${t.name} no RT`, tb, dir, main, timers, false);
         pairs.push(noRt);
         soaks.push(await soakTandem(tb, noRt));
@@ -482,7 +485,7 @@ export async function run(): Promise<Figures> {
       const ka = new KeepalivedPair(`keepalived ${advert}s`, tb, dir, advert);
       pairs.push(ka);
       await measure(tb, probe, ka, rows, extra);
-      if (advert === 0.03) soaks.push(await soakKeepalived(tb, ka));
+      if (advert === 0.03 && SOAK_S > 0) soaks.push(await soakKeepalived(tb, ka));
       await ka.stop();
     }
   } finally {

@@ -173,7 +173,7 @@ if (canRun('cluster failover on the testbed', { root: true, tools: ['ip', 'socat
   );
 
   failover(
-    'SIGTERM on the active hands over at once, losing at most the connection in flight',
+    'SIGTERM on the active hands over at once, without a failed request',
     withLogs(logged, async () => {
       const leaving = ctx.active;
       const run = startProbe(tb(), ctx.probe as { argv: string[] }, {
@@ -192,13 +192,8 @@ if (canRun('cluster failover on the testbed', { root: true, tools: ['ip', 'socat
       const attempts = await run.done;
       const failed = attempts.filter((a) => !a.ok);
       assert.is(attempts.length, 150);
-      // Only connections in flight while the client's ARP entry moves may fail: their next packets reach
-      // the new ACTIVE, which has no conntrack entry for them (the appliances share no conntrack state).
-      // On an idle host that is none or one; a loaded one stretches each connection.
-      const at = performance.timeOrigin + t0;
-      assert.ok(failed.length <= 5, `failed requests: ${JSON.stringify(failed.slice(0, 6))}`);
-      for (const f of failed)
-        assert.ok(Math.abs(f.start - at) < 1000, `a failure away from the handover: ${JSON.stringify(f)}`);
+      // Both appliances forward the VIP statelessly to the same server, so no connection may fail.
+      assert.equal(failed, [], 'no failed request during a graceful handover');
       assert.ok(ms < 500, `handed over in ${ms.toFixed(0)} ms`);
       const s = await proc(other(leaving)).status();
       assert.is(s.transitions.at(-1)?.reason, 'handover');

@@ -13,6 +13,7 @@ import { serialHealth } from '../../../board/sim/testbed/serial.ts';
 import { controlRequest } from '../../../firmware/cluster/control.ts';
 import type { ClusterStatus } from '../../../firmware/cluster/service.ts';
 import type { ClusterConfigInput, Command, Role } from '../../../firmware/cluster/types.ts';
+import { prepareDrReturnPath } from '../../support/dr-return.ts';
 import type { Testbed } from '../../support/testbed.ts';
 import type { Attempt } from './probe.ts';
 
@@ -290,31 +291,27 @@ export async function onlyOn(tb: Testbed, node: 'a' | 'b', timeoutMs = 3000): Pr
 }
 
 /**
- * Lets the client reach the real servers through the floating addresses without the forwarding core
- * (which programs nftables later): on both appliances an nft rule DNATs VIP:80 to the first real server
- * and SNATs it to the appliance's own server-side address, so each connection lives entirely on the
- * appliance that got its SYN. With DNAT alone the reply would take the floating gateway, and during a
- * switch a SYN-ACK can reach the other appliance, which has no conntrack entry for it (without conntrack
- * state sync the connection fails). The client's default route is the VIP and the real servers' is the
- * floating gateway, so GET <real server> checks plain routing through both floating addresses.
+ * Lets the client reach the real servers through the VIP without the forwarding core, with its direct
+ * routing scheme (firmware/forward/nft/program.ts): on both appliances a netdev ingress rule on client0
+ * forwards VIP:80 to the first real server (stateless, no conntrack), which answers from the VIP through
+ * the upstream router. Either appliance can carry any packet of any connection, so only the client's
+ * ARP entry for the VIP decides where its packets go. The real servers' default route is the floating
+ * gateway and the client's is the VIP, so GET <real server> checks plain routing through both.
  */
 export async function prepareVipService(tb: Testbed): Promise<void> {
   const rs = tb.realServers[0];
   if (rs === undefined) throw new Error('the testbed has no real server');
+  await prepareDrReturnPath(tb);
   for (const node of ['a', 'b'] as const) {
     const ruleset = [
-      'table ip tnd_vip {',
-      '  chain pre {',
-      '    type nat hook prerouting priority dstnat; policy accept;',
-      `    ip daddr ${tb.addresses.vip} tcp dport 80 dnat to ${rs.address}:80`,
-      '  }',
-      '  chain post {',
-      '    type nat hook postrouting priority srcnat; policy accept;',
-      `    ct status dnat ip daddr ${rs.address} tcp dport 80 snat to ${tb.addresses[node].server}`,
+      'table netdev tnd_vip {',
+      '  chain ingress {',
+      '    type filter hook ingress device client0 priority 0; policy accept;',
+      `    ip daddr ${tb.addresses.vip} tcp dport 80 fwd ip to ${rs.address} device server0`,
       '  }',
       '}',
     ].join('\n');
-    await tb.exec(node, ['nft', 'delete', 'table', 'ip', 'tnd_vip'], { allowFail: true });
+    await tb.exec(node, ['nft', 'delete', 'table', 'netdev', 'tnd_vip'], { allowFail: true });
     await tb.exec(node, ['nft', '-f', '-'], { input: ruleset });
   }
 }
