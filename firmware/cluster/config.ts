@@ -25,7 +25,9 @@ export const defaults = {
   // Time for a returning higher-priority node to resynchronise its journal replica before it preempts.
   preemptDelayMs: 30_000,
   links: ['serial', 'eth'] as readonly LinkName[],
-  minHealth: 50,
+  // The monitor weighs client 3, server 3, heartbeat NIC 1 (firmware/monitor/main.ts): losing a data
+  // link leaves 57, unhealthy; losing only the heartbeat NIC leaves 86.
+  minHealth: 60,
   pingNode: false,
   fence: false,
   // A handover completes in about one frame; 25 keepalives is plenty.

@@ -12,7 +12,7 @@
 import type { Board } from '../../board/types.ts';
 import { buildDrivers, type Drivers } from '../../board/wiring.ts';
 import { startTakeover } from '../takeover/service.ts';
-import { Rpc, remoteJournal, remoteTakeover } from './ipc.ts';
+import { Rpc, remoteHealth, remoteJournal, remoteTakeover } from './ipc.ts';
 import { type ProcessConfig, serviceConfig } from './process-config.ts';
 import { requestRealtime } from './realtime.ts';
 import { type ClusterHandle, type ClusterLog, defaultClusterLog, startCluster } from './service.ts';
@@ -50,6 +50,7 @@ export async function runHeartbeat(config: ProcessConfig, board: Board): Promise
     status: () => running().status(),
     command: (command: Command) => running().command(command),
   });
+  const health = remoteHealth(rpc);
   const gone = new Promise<number>((resolve) => {
     process.once('disconnect', () => {
       rpc.close('the host went away');
@@ -74,6 +75,7 @@ export async function runHeartbeat(config: ProcessConfig, board: Board): Promise
       config: serviceConfig(config),
       journal: remoteJournal(rpc),
       takeover: remoteTakeover(rpc),
+      health,
       log,
     });
   } catch (err) {

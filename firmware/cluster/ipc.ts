@@ -9,6 +9,7 @@
 
 import type { Takeover, TakeoverStatus } from '../takeover/types.ts';
 import type { ClusterJournal, JournalRecord } from './journal-link.ts';
+import type { HealthSource } from './service.ts';
 
 type WireError = { name: string; code: string | undefined; message: string };
 
@@ -159,6 +160,34 @@ export function serveTakeover(takeover: Takeover): Record<string, Handler> {
     'takeover.release': () => withStatus(takeover.release()),
     'takeover.reconcile': () => withStatus(takeover.reconcile()),
     'takeover.announce': () => withStatus(takeover.announce()),
+  };
+}
+
+/** The event the host sends the heartbeat process with this node's health score: `{ score }` (0..100). */
+export const HEALTH_EVENT = 'health';
+
+/**
+ * Heartbeat side: the scores the host sends. Listens from construction, so a score sent while the core
+ * is still starting is handed to it when it subscribes.
+ */
+export function remoteHealth(rpc: Rpc): HealthSource {
+  let latest: number | undefined;
+  const listeners = new Set<(score: number) => void>();
+  rpc.onEvent((name, data) => {
+    if (name !== HEALTH_EVENT || typeof data !== 'object' || data === null) return;
+    const score = (data as { score?: unknown }).score;
+    if (typeof score !== 'number' || !Number.isInteger(score) || score < 0 || score > 100) return;
+    latest = score;
+    for (const l of listeners) l(score);
+  });
+  return {
+    subscribe: (listener) => {
+      if (latest !== undefined) listener(latest);
+      listeners.add(listener);
+      return () => {
+        listeners.delete(listener);
+      };
+    },
   };
 }
 

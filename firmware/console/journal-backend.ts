@@ -5,7 +5,7 @@
  * they are not available; the supervisor adds them as those services land (`{ ...journalBackend(…), failover }`).
  */
 import type { Pinger } from '../../hal/icmp/types.ts';
-import type { Journal } from '../journal/api.ts';
+import type { JournalView } from '../journal/api.ts';
 import type { LoggedEvent } from '../journal/index.ts';
 import type { ConsoleBackend, VersionInfo } from './backend.ts';
 
@@ -15,7 +15,7 @@ export interface JournalBackendOptions {
   pinger?: Pinger;
 }
 
-export function journalBackend(journal: Journal, options: JournalBackendOptions): ConsoleBackend {
+export function journalBackend(journal: JournalView, options: JournalBackendOptions): ConsoleBackend {
   const pinger = options.pinger;
   return {
     hostname: () => options.hostname,
@@ -44,7 +44,7 @@ export function journalBackend(journal: Journal, options: JournalBackendOptions)
  * The newest `limit` events, oldest first. The log is read forwards from a seq, so look back from the
  * head in growing steps until enough events (or the whole log) are in view.
  */
-function newestEvents(journal: Journal, limit: number): LoggedEvent[] {
+function newestEvents(journal: JournalView, limit: number): LoggedEvent[] {
   const head = journal.status().head;
   for (let span = Math.max(64, limit * 4); ; span *= 4) {
     const after = Math.max(0, head - span);

@@ -6,14 +6,14 @@
  */
 import { forwardingInput } from '../config/project.ts';
 import { validateConfig } from '../config/validate.ts';
-import type { Journal } from '../journal/api.ts';
+import type { JournalView } from '../journal/api.ts';
 import type { ServerHealth } from '../journal/health.ts';
 import type { Entry } from '../journal/types.ts';
 import { ForwardError } from './errors.ts';
 import type { DesiredInput, ServerState } from './model.ts';
 import type { ForwardingSource } from './source.ts';
 
-type ForwardJournal = Pick<Journal, 'config' | 'health' | 'subscribe'>;
+type ForwardJournal = Pick<JournalView, 'config' | 'health' | 'subscribe'>;
 
 const RANK: Record<ServerState, number> = { up: 0, drain: 1, down: 2 };
 

@@ -60,6 +60,26 @@ export interface Journal {
   close(): Promise<void>;
 }
 
+/**
+ * The part of the journal that the other services (forward, monitor, console, metrics, panel) use: reads,
+ * the writes any service may make, and the change feed. `Journal` (in the process that owns the file) and
+ * the socket client `RemoteJournal` (firmware/journal/remote/) both offer it with the same semantics:
+ * reads are synchronous and current, writes resolve once durable on this node and are refused with
+ * JOURNAL_NOT_LEADER on a node that is not the leader.
+ */
+export interface JournalView {
+  readonly node: string;
+  readonly recovery: RecoveryOutcome;
+  readonly config: ConfigApi;
+  readonly health: HealthApi;
+  readonly sticky: StickyApi;
+  readonly cluster: Pick<ClusterApi, 'facts'>;
+  readonly events: EventsApi;
+  status(): JournalStatus;
+  subscribe(listener: (item: FeedItem) => void, options?: SubscribeOptions): Subscription;
+  changes(options?: SubscribeOptions & { signal?: AbortSignal }): AsyncIterable<FeedItem>;
+}
+
 export type JournalAlarmCode =
   | AlarmCode
   | 'commit-unreplicated'

@@ -6,6 +6,7 @@ export type {
   JournalAlarmCode,
   JournalEvents,
   JournalStatus,
+  JournalView,
 } from './api.ts';
 export type { Candidate, ConfigVersion } from './config.ts';
 export type { CommitOutcome, Relation } from './core.ts';

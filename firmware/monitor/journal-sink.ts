@@ -5,7 +5,7 @@
  * to the leader only: on a standby the journal refuses with JOURNAL_NOT_LEADER and this sink rejects with
  * that error, so the monitor holds the record and offers it again.
  */
-import type { Journal } from '../journal/api.ts';
+import type { JournalView } from '../journal/api.ts';
 import type { HealthState, JsonObject, JsonValue } from '../journal/types.ts';
 import type {
   ApplianceHealthRecord,
@@ -31,7 +31,7 @@ export function sorryKey(service: string): string {
   return `@sorry/${service}`;
 }
 
-type HealthJournal = Pick<Journal, 'health' | 'status'>;
+type HealthJournal = Pick<JournalView, 'health' | 'status'>;
 
 export class JournalHealthSink implements HealthSink {
   constructor(private readonly journal: HealthJournal) {}
