@@ -24,6 +24,7 @@ debian_packages=(
   wrk            # bench/forward.ts load generator
   haproxy        # bench/forward.ts comparison
   keepalived     # bench/failover.ts comparison (VRRPv3)
+  chromium       # the status page is tested in headless Chromium
   ipvsadm        # IPVS forwarding driver (its tests run where the kernel has ip_vs)
   python3 make g++ # native addons (serialport, raw-socket, better-sqlite3) build from source
 )
