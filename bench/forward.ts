@@ -176,8 +176,11 @@ async function throughput(tb: Testbed, figures: Figures): Promise<void> {
   }
 }
 
-/** Backend change → kernel applied, through the forwarding service, `rounds` times. */
-async function changeLatency(tb: Testbed, slots: number, rounds: number): Promise<number[]> {
+/**
+ * Backend change → kernel applied, through the forwarding service, `rounds` times: rs3's health flips
+ * (down, up), or with `config` rs3 leaves the configuration and comes back (its slots move).
+ */
+async function changeLatency(tb: Testbed, slots: number, rounds: number, config = false): Promise<number[]> {
   const pf = new NftPacketFilter({ netns: tb.ns('a') });
   const plane = new NftForwardingPlane(pf, {
     clientLink: 'client0',
@@ -194,10 +197,9 @@ async function changeLatency(tb: Testbed, slots: number, rounds: number): Promis
         port: 9999,
         method: 'dr',
         slots,
-        servers: tb.realServers.map((rs, i) => ({
-          address: rs.address,
-          state: down && i === 2 ? 'down' : 'up',
-        })),
+        servers: tb.realServers
+          .filter((_, i) => !(config && down && i === 2))
+          .map((rs, i) => ({ address: rs.address, state: down && i === 2 ? 'down' : 'up' })),
       },
     ],
   });
@@ -248,8 +250,10 @@ function pureFigures(figures: Figures): void {
   }
 }
 
-export async function run(): Promise<Figures> {
+/** `--latency`: only the backend-change latency (no wrk, no HAProxy, no pure figures). */
+export async function run(options: { latencyOnly?: boolean } = {}): Promise<Figures> {
   const figures: Figures = {};
+  if (options.latencyOnly) return latencyOnly(figures);
   pureFigures(figures);
   const tb = await startTestbed({ realServers: 3 });
   const dir = mkdtempSync(join(tmpdir(), 'tnd-bench-forward-'));
@@ -308,12 +312,7 @@ export async function run(): Promise<Figures> {
       }),
     );
     await throughput(tb, figures);
-    const big = await changeLatency(tb, 65537, 20);
-    const small = await changeLatency(tb, 251, 40);
-    figures['backend change -> applied, 65537 slots, p50 (ms)'] = percentile(big, 50);
-    figures['backend change -> applied, 65537 slots, p99 (ms)'] = percentile(big, 99);
-    figures['backend change -> applied, 251 slots, p50 (ms)'] = percentile(small, 50);
-    figures['backend change -> applied, 251 slots, p99 (ms)'] = percentile(small, 99);
+    await latencyFigures(tb, figures);
   } finally {
     for (const child of owned.splice(0).reverse()) {
       if (child.pid !== undefined && child.exitCode === null) {
@@ -331,4 +330,27 @@ export async function run(): Promise<Figures> {
   return figures;
 }
 
-await benchMain(import.meta, 'forward', run);
+async function latencyFigures(tb: Testbed, figures: Figures): Promise<void> {
+  const big = await changeLatency(tb, 65537, 40);
+  const small = await changeLatency(tb, 251, 100);
+  figures['backend change -> applied, 65537 slots, p50 (ms)'] = percentile(big, 50);
+  figures['backend change -> applied, 65537 slots, p99 (ms)'] = percentile(big, 99);
+  figures['backend change -> applied, 251 slots, p50 (ms)'] = percentile(small, 50);
+  figures['backend change -> applied, 251 slots, p99 (ms)'] = percentile(small, 99);
+  const config = await changeLatency(tb, 65537, 10, true);
+  figures['server leaves/rejoins the config -> applied, 65537 slots, p50 (ms)'] = percentile(config, 50);
+  figures['server leaves/rejoins the config -> applied, 65537 slots, max (ms)'] = percentile(config, 100);
+}
+
+async function latencyOnly(figures: Figures): Promise<Figures> {
+  const tb = await startTestbed({ realServers: 3 });
+  try {
+    await prepareForForwarding(tb);
+    await latencyFigures(tb, figures);
+  } finally {
+    await tb.down();
+  }
+  return figures;
+}
+
+await benchMain(import.meta, 'forward', () => run({ latencyOnly: process.argv.includes('--latency') }));

@@ -4,6 +4,8 @@ import { SimBootSlots } from '../hal/bootslots/sim.ts';
 import type { BootSlots } from '../hal/bootslots/types.ts';
 import { LinuxClock } from '../hal/clock/linux.ts';
 import type { Clock } from '../hal/clock/types.ts';
+import { LinuxConntrack } from '../hal/conntrack/linux.ts';
+import type { ConnectionTracker } from '../hal/conntrack/types.ts';
 import { LinuxGpioDriver } from '../hal/gpio/linux.ts';
 import { SimGpioChip, SimGpioDriver } from '../hal/gpio/sim.ts';
 import type { GpioDriver } from '../hal/gpio/types.ts';
@@ -31,6 +33,8 @@ export interface Drivers {
   readonly net: NetDriver;
   readonly pinger: Pinger;
   readonly packetFilter: PacketFilter;
+  /** The kernel's connection tracking table (forward's lc/wlc re-weighting of NAT services). */
+  readonly conntrack: ConnectionTracker;
   readonly watchdog: WatchdogDriver;
   readonly bootSlots: BootSlots;
   /** The simulated parts, for whoever plays the hardware (tests press buttons, read LEDs, see bites). */
@@ -71,6 +75,7 @@ export function buildDrivers(board: Board, options: { nsCheck?: (netns: string) 
   const pinger = new LinuxPinger({ clock });
   const net = new LinuxNet({ clock });
   const packetFilter = new NftPacketFilter();
+  const conntrack = new LinuxConntrack();
   return {
     board,
     clock,
@@ -79,6 +84,7 @@ export function buildDrivers(board: Board, options: { nsCheck?: (netns: string) 
     net,
     pinger,
     packetFilter,
+    conntrack,
     watchdog: simWatchdog ?? new LinuxWatchdog(),
     bootSlots:
       board.bootSlots.driver === 'sim'
@@ -86,6 +92,7 @@ export function buildDrivers(board: Board, options: { nsCheck?: (netns: string) 
         : new GrubBootSlots({ envPath: board.bootSlots.envPath, cmdlinePath: board.bootSlots.cmdlinePath }),
     sim: { ...(panel ? { panel } : {}), ...(simWatchdog ? { watchdog: simWatchdog } : {}) },
     close: async () => {
+      await conntrack.close();
       await packetFilter.close();
       await net.close();
       await pinger.close();

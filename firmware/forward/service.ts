@@ -6,7 +6,7 @@
  * and a connection reader, it re-weights their slot tables every `reweightMs` (reweight.ts).
  */
 import type { Clock, Timer } from '../../hal/clock/types.ts';
-import type { ConnectionReader } from './conntrack.ts';
+import type { ConnectionReader } from './connections.ts';
 import { ForwardError } from './errors.ts';
 import { type DesiredForwarding, parseDesired, serverKey } from './model.ts';
 import type { ApplyResult, DataPlane, WeightOverrides } from './plane.ts';

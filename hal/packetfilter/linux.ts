@@ -1,6 +1,7 @@
 import { abortError, HalError } from '../errors.ts';
 import { countersOf } from './counters.ts';
 import { type NftResult, NftRunner } from './nft-run.ts';
+import { NftSession } from './nft-session.ts';
 import type { Batch, ListedObject, Listing, PacketFilter, TableCounters, TableRef } from './types.ts';
 import { checkTableRef, isObject, soleKey, validateBatch } from './validate.ts';
 
@@ -9,16 +10,24 @@ export interface NftPacketFilterOptions {
   netns?: string;
   /** How long one nft run may take (default 30 s); then it is killed and the call rejects HAL_TIMEOUT. */
   timeoutMs?: number;
+  /**
+   * How batches reach the kernel: 'session' (default) through one long-lived libnftables context
+   * (nft-session.ts; falls back to 'spawn' when python3 or libnftables is missing), 'spawn' through one
+   * `nft -j -f` process per batch. Listing always spawns nft.
+   */
+  transport?: 'session' | 'spawn';
 }
 
 const LISTED_KINDS = new Set(['table', 'chain', 'rule', 'set', 'map', 'counter']);
 
 /**
- * nftables through `nft -j -f -`: each call is one nft process fed one JSON document, so a batch is one
- * kernel transaction. Listing uses JSON `list` commands too, so table names never meet nft's CLI parser.
+ * nftables through its JSON input: each batch is one JSON document run by libnftables (a long-lived
+ * session, or one `nft -j -f` process), so a batch is one kernel transaction. Listing uses JSON `list`
+ * commands too, so table names never meet nft's CLI parser.
  */
 export class NftPacketFilter implements PacketFilter {
   private readonly runner: NftRunner;
+  private session: NftSession | undefined;
   private readonly calls = new Set<Promise<unknown>>();
   private closed = false;
 
@@ -33,12 +42,29 @@ export class NftPacketFilter implements PacketFilter {
       );
     }
     this.runner = new NftRunner(options.netns, options.timeoutMs ?? 30_000);
+    if (options.transport !== 'spawn') {
+      this.session = new NftSession(options.netns, options.timeoutMs ?? 30_000, this.runner.where);
+    }
+  }
+
+  /** Runs a batch document through the session, or a spawned nft when there is no session. */
+  private async batch(input: string, signal: AbortSignal | undefined): Promise<NftResult> {
+    const session = this.session;
+    if (session === undefined) return this.runner.run(input, signal);
+    try {
+      return await session.run(input, signal);
+    } catch (err) {
+      if (!HalError.is(err, 'HAL_UNSUPPORTED') || this.session !== session) throw err;
+      // No python3 or no libnftables here: one nft process per batch from now on.
+      this.session = undefined;
+      return this.runner.run(input, signal);
+    }
   }
 
   apply(batch: Batch, options: { signal?: AbortSignal } = {}): Promise<void> {
     return this.track('apply', options.signal, async () => {
       const checked = validateBatch(batch);
-      const result = await this.runner.run(JSON.stringify(checked), options.signal);
+      const result = await this.batch(JSON.stringify(checked), options.signal);
       if (result.code !== 0) throw this.failure(result, 'HAL_INVALID_ARGUMENT', 'nft rejected the batch');
     });
   }
@@ -73,7 +99,7 @@ export class NftPacketFilter implements PacketFilter {
       const ref = { family: table.family, name: table.name };
       // Adding first makes the delete succeed whether or not the table existed, in one transaction.
       const batch = { nftables: [{ add: { table: ref } }, { delete: { table: ref } }] };
-      const result = await this.runner.run(JSON.stringify(batch), options.signal);
+      const result = await this.batch(JSON.stringify(batch), options.signal);
       if (result.code !== 0)
         throw this.failure(result, 'HAL_IO', `cannot delete table ${table.family} ${table.name}`);
     });
@@ -82,12 +108,12 @@ export class NftPacketFilter implements PacketFilter {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.runner.killAll(
-      () =>
-        new HalError('HAL_CANCELED', 'nft was stopped: the packet filter was closed', {
-          device: this.runner.where,
-        }),
-    );
+    const reason = () =>
+      new HalError('HAL_CANCELED', 'nft was stopped: the packet filter was closed', {
+        device: this.runner.where,
+      });
+    this.session?.stop(reason());
+    this.runner.killAll(reason);
     await Promise.allSettled([...this.calls]);
   }
 

@@ -62,6 +62,7 @@ export interface NftSet {
   handle?: number;
   /** Element type, e.g. `ipv4_addr`, `inet_service`, or a list for concatenations. */
   type?: string | string[];
+  /** `dynamic` only appears in listings: nft 1.0.6 refuses it in JSON input (a set rules add to gets it). */
   flags?: ('constant' | 'interval' | 'timeout' | 'dynamic')[];
   timeout?: number;
   size?: number;
@@ -70,7 +71,10 @@ export interface NftSet {
 }
 
 export interface NftMap extends NftSet {
-  /** Data type, e.g. `verdict`, `ipv4_addr`. Required for add/create. */
+  /**
+   * Data type, e.g. `verdict`, `ipv4_addr`. Required for add/create. One type name: nft 1.0.6 cannot
+   * declare a concatenated data type in JSON (apply refuses a list; listings may show one).
+   */
   map?: string | string[];
 }
 

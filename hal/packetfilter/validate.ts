@@ -57,7 +57,8 @@ export const STATEMENTS: ReadonlySet<string> = new Set([
   'vmap',
 ]);
 
-const SET_FLAGS = new Set(['constant', 'interval', 'timeout', 'dynamic']);
+// nft 1.0.6's JSON refuses `dynamic` ("Invalid set flag"); a set that rules add to gets it by itself.
+const SET_FLAGS = new Set(['constant', 'interval', 'timeout']);
 const MAX_NAME_BYTES = 255;
 const MAX_IFNAME_BYTES = 15;
 
@@ -243,10 +244,22 @@ function checkChainSpec(path: string, family: Family, chain: Record<string, unkn
 
 function checkSetSpec(path: string, kind: 'set' | 'map', set: Record<string, unknown>): void {
   checkType(`${path}.type`, set.type);
-  if (kind === 'map') checkType(`${path}.map`, set.map);
+  if (kind === 'map') {
+    checkType(`${path}.map`, set.map);
+    // nft 1.0.6 takes a list here without a word and makes a plain set, not a map.
+    if (Array.isArray(set.map)) {
+      throw invalid(
+        `${path}.map`,
+        `must be one data type name: nft 1.0.6 cannot declare a concatenated map data type, got ${JSON.stringify(set.map)}`,
+      );
+    }
+  }
   if (set.flags !== undefined) {
     if (!Array.isArray(set.flags) || !set.flags.every((f) => SET_FLAGS.has(f as string))) {
-      throw invalid(`${path}.flags`, `must be a list of ${[...SET_FLAGS].join(', ')}`);
+      throw invalid(
+        `${path}.flags`,
+        `must be a list of ${[...SET_FLAGS].join(', ')} (a set that rules add to is dynamic by itself), got ${JSON.stringify(set.flags)}`,
+      );
     }
   }
   checkCount(`${path}.timeout`, set.timeout, 0);

@@ -198,6 +198,30 @@ if (
     assert.match(await dl.done, /^200 3000000 exit=0$/);
   });
 
+  flow('DR drain: the established download stays on the draining server, new flows avoid it', async (ctx) => {
+    const up = [1, 2, 3].map((i) => ({ address: `198.51.100.1${i}` }));
+    await both(ctx, desired([dr('web', 80, 0, { servers: up })]));
+    const dl = download(ctx.tb, `http://${ctx.tb.addresses.vip}/bytes/3000000`, '500K');
+    const busy = await dl.server;
+    assert.match(busy, /^rs\d$/);
+    const drained = up.map((r, i) => (`rs${i + 1}` === busy ? { ...r, state: 'drain' as const } : r));
+    await both(ctx, desired([dr('web', 80, 0, { servers: drained })]));
+    const tally = await spread(ctx.tb, ctx.tb.addresses.vip, 80, 60);
+    assert.is(tally.get(busy), undefined, JSON.stringify([...tally]));
+    assert.is(
+      [...tally.values()].reduce((x, y) => x + y, 0),
+      60,
+    );
+    // The new flows that hashed to the drained server's slots are remembered, so their later packets
+    // follow their SYN to the fallback.
+    const moved = await ctx.tb.exec('a', ['nft', '-j', 'list', 'set', 'netdev', 'tandem_dr', 'mv_web']);
+    const elems = (JSON.parse(moved.stdout) as { nftables: { set?: { elem?: unknown[] } }[] }).nftables.find(
+      (o) => o.set !== undefined,
+    )?.set?.elem;
+    assert.ok((elems?.length ?? 0) > 0, moved.stdout.slice(0, 300));
+    assert.match(await dl.done, /^200 3000000 exit=0$/);
+  });
+
   flow('failover: DR and NAT downloads continue on B after the VIP and gateway move from A', async (ctx) => {
     await both(
       ctx,

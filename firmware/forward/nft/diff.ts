@@ -124,7 +124,22 @@ function diffTable(
     elements(cmd, 'delete', at, name, gone, out);
     elements(adds, 'add', at, name, added, out);
   }
+  // Dynamic sets that go or change (their rules were flushed above); new ones come with the rules.
+  const newSets: Command[] = [];
+  for (const [name, set] of next.sets) {
+    const old = p?.sets.get(name);
+    if (old !== undefined && same(old, set)) continue;
+    if (old !== undefined) cmd.push({ delete: { set: { ...at, name } } });
+    newSets.push({
+      add: {
+        set: { ...at, name, type: [...set.type], flags: ['timeout'], timeout: set.timeout, size: set.size },
+      },
+    });
+  }
   if (p !== undefined) {
+    for (const name of p.sets.keys()) {
+      if (!next.sets.has(name)) cmd.push({ delete: { set: { ...at, name } } });
+    }
     for (const name of p.maps.keys())
       if (!next.maps.has(name)) cmd.push({ delete: { map: { ...at, name } } });
     for (const name of p.slotMaps.keys()) {
@@ -139,7 +154,7 @@ function diffTable(
     }
   }
   // 5. New elements, then the rules: server chains first, base chains last.
-  cmd.push(...adds);
+  cmd.push(...adds, ...newSets);
   const order = [
     ...refill.filter((n) => !next.baseChains.has(n)),
     ...refill.filter((n) => next.baseChains.has(n)),

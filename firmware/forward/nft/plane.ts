@@ -15,6 +15,7 @@ import { type Allocation, allocate, EMPTY_ALLOCATION } from './allocation.ts';
 import { diffPrograms } from './diff.ts';
 import { names } from './names.ts';
 import { buildProgram, type NftPlaneOptions, type NftProgram } from './program.ts';
+import { BaseTables } from './slots.ts';
 
 export interface NftForwardingOptions extends NftPlaneOptions {
   /**
@@ -39,6 +40,7 @@ interface Applied {
 export class NftForwardingPlane implements DataPlane {
   private applied: Applied | undefined;
   private allocation: Allocation = EMPTY_ALLOCATION;
+  private readonly baseTables = new BaseTables();
   private closed = false;
 
   constructor(
@@ -52,7 +54,8 @@ export class NftForwardingPlane implements DataPlane {
   ): Promise<ApplyResult> {
     this.checkOpen('apply');
     const allocation = allocate(this.allocation, desired);
-    const program = buildProgram(desired, allocation, this.options, options.weights);
+    const program = buildProgram(desired, allocation, this.options, options.weights, this.baseTables);
+    this.baseTables.keep(new Set(desired.services.map((s) => s.name)));
     const full = this.applied === undefined;
     const { commands, elements } = diffPrograms(this.applied?.program, program);
     if (commands.length > 0) {

@@ -2,10 +2,18 @@
  * Desired forwarding → the nftables objects that carry it out (pure). Each method has two tables:
  *   - a slot table (`tandem_dr_slots`, `tandem_nat_slots`), whose base chain runs first: per service, a
  *     rule hashes the flow (jhash of the client address and port, or the address alone with persistence
- *     or sh, with the pair's shared seed) into `meta mark` and maps that slot to the server's index
- *     (`slot_<svc>`, the big map: one element per slot), tagged with SERVER_TAG;
+ *     or sh, with the pair's shared seed) into `meta mark` and maps that slot to its packed value
+ *     (`slot_<svc>`, the big map: one element per slot; slots.ts): the slot's base server and the
+ *     fallback server for when the base server takes no new flows, tagged with SERVER_TAG;
  *   - the forwarding table (`tandem_dr`, `tandem_nat`): per service, a counted rule jumps through
- *     `srv_<svc>` (tagged index → chain) to the server's chain, which counts and forwards.
+ *     `srv_<svc>` (base server → its chain; for a server that is down, drained or of weight 0, the
+ *     fallback chain `f_<svc>`, which goes on through `up_<svc>` by the fallback server). So a change of
+ *     health rewrites one `srv_` element, never the big map. DR over TCP drains without conntrack: the
+ *     drained server's `srv_` element goes to `d_<svc>_<i>`, where SYNs (new flows) go to the fallback
+ *     and are remembered in the timed set `mv_<svc>` with the packets that follow them, and every other
+ *     packet (a flow the server had) stays with the server. UDP has no flow start to tell: DR UDP
+ *     drain moves the drained server's flows like down does. NAT needs none of this (conntrack keeps
+ *     established flows; the nat chains see first packets only).
  * Kept apart, the counters can be listed without nft fetching the big maps (nft 1.0.6 fetches every set
  * element of a table it lists, even for `list counters`: ~0.4 s per 65537-slot map). Both tables change
  * in the same batch, so a change is still one transaction.
@@ -25,9 +33,20 @@
 import type { Chain, Family, JsonValue, Statement, TableRef } from '../../../hal/packetfilter/types.ts';
 import type { DesiredForwarding, RealServer, VirtualService } from '../model.ts';
 import { serverKey } from '../model.ts';
-import { serviceSlots } from '../schedulers/index.ts';
 import type { Allocation } from './allocation.ts';
 import { names } from './names.ts';
+import {
+  BASE_MASK,
+  BaseTables,
+  baseKey,
+  FALLBACK_MASK,
+  fallbackKey,
+  packedSlots,
+  SERVER_TAG,
+  takesNewFlows,
+} from './slots.ts';
+
+export { SERVER_TAG } from './slots.ts';
 
 export interface NftPlaneOptions {
   /** The client-facing link: DR's ingress chain hooks it. */
@@ -43,6 +62,13 @@ export interface MapSpec {
   readonly map: string;
 }
 
+/** A set the packet path fills (the DR drain's moved flows): declared, never given elements. */
+export interface DynamicSet {
+  readonly type: string[];
+  readonly timeout: number;
+  readonly size: number;
+}
+
 /** One table as the plane wants it. Rules are lists of statements; maps hold their elements by key. */
 export interface TableProgram {
   readonly table: TableRef;
@@ -54,8 +80,9 @@ export interface TableProgram {
     string,
     { readonly spec: MapSpec; readonly elems: ReadonlyMap<number, JsonValue> }
   >;
-  /** The big maps: slot → server index, as a typed array (-1: no server). */
+  /** The big maps: slot → packed server indexes (slots.ts), as a typed array (-1: no server). */
   readonly slotMaps: ReadonlyMap<string, Int32Array>;
+  readonly sets: ReadonlyMap<string, DynamicSet>;
 }
 
 export type TableKey = 'drSlots' | 'dr' | 'natSlots' | 'nat';
@@ -87,8 +114,9 @@ export function tableRefs(o: NftPlaneOptions): NftProgram['refs'] {
   };
 }
 
-/** Slot map values carry this bit, so a hash left in the mark by a failed lookup never matches. */
-export const SERVER_TAG = 0x40000000;
+/** How long a flow started on a draining server's slot is remembered after its last packet (s). */
+export const MOVED_FLOW_TIMEOUT_S = 600;
+const MOVED_FLOW_MAX = 262_144;
 
 function serviceMatch(s: VirtualService): Statement[] {
   const ip = s.family === 4 ? 'ip' : 'ip6';
@@ -120,12 +148,44 @@ function pickSlot(s: VirtualService, seed: number): Statement[] {
   ];
 }
 
-/** In the forwarding table: count, then to the chain of the server the mark names. */
+const masked = (mask: number): JsonValue => ({ '&': [MARK, mask] });
+
+/** In the forwarding table: count, then to the chain the slot's base server has in `srv_`. */
 function dispatch(s: VirtualService): Statement[] {
   return [
     ...serviceMatch(s),
     { counter: names.serviceCounter(s.name) },
-    { vmap: { key: MARK, data: `@${names.serverMap(s.name)}` } },
+    { vmap: { key: masked(SERVER_TAG | BASE_MASK), data: `@${names.serverMap(s.name)}` } },
+  ];
+}
+
+/** The slot's fallback server, for flows its base server does not take (`up_` has every server). */
+function fallback(s: VirtualService): Statement[][] {
+  return [[{ vmap: { key: masked(FALLBACK_MASK), data: `@${names.upMap(s.name)}` } }]];
+}
+
+/** The flow's identity for the drain's memory: client address and port. */
+function flowKey(s: VirtualService): JsonValue {
+  const ip = s.family === 4 ? 'ip' : 'ip6';
+  return { concat: [payload(ip, 'saddr'), payload(s.protocol, 'sport')] };
+}
+
+/**
+ * DR over TCP, a draining server: it keeps the flows it has and gets no new ones, without conntrack.
+ * A SYN is a new flow: it goes to the slot's fallback and is remembered in `mv_`, as are its later
+ * packets (each refreshes the entry); any other packet belongs to a flow the server already had.
+ */
+function drainRules(s: VirtualService, serverChain: string): Statement[][] {
+  const set = `@${names.movedSet(s.name)}`;
+  const toFallback = { goto: { target: names.fallbackChain(s.name) } };
+  return [
+    [match(flowKey(s), set), { set: { op: 'update', elem: flowKey(s), set } }, toFallback],
+    [
+      match({ '&': [payload('tcp', 'flags'), ['syn', 'ack']] }, 'syn'),
+      { set: { op: 'add', elem: flowKey(s), set } },
+      toFallback,
+    ],
+    [{ goto: { target: serverChain } }],
   ];
 }
 
@@ -134,10 +194,11 @@ interface Builder {
   counters: Map<string, string>;
   maps: Map<string, { spec: MapSpec; elems: Map<number, JsonValue> }>;
   slotMaps: Map<string, Int32Array>;
+  sets: Map<string, DynamicSet>;
 }
 
 function newBuilder(): Builder {
-  return { rules: new Map(), counters: new Map(), maps: new Map(), slotMaps: new Map() };
+  return { rules: new Map(), counters: new Map(), maps: new Map(), slotMaps: new Map(), sets: new Map() };
 }
 
 function describeServer(s: VirtualService, r: RealServer): string {
@@ -152,39 +213,68 @@ function addService(
   s: VirtualService,
   allocation: Allocation,
   weights: ReadonlyMap<string, number> | undefined,
+  cache: BaseTables,
   serverRules: (r: RealServer, index: number) => Statement[][],
 ): void {
   const alloc = allocation.services.get(s.name);
   if (alloc === undefined) throw new RangeError(`service ${s.name} has no allocation`);
   b.counters.set(names.serviceCounter(s.name), `service ${s.name}`);
   const serverMap = new Map<number, JsonValue>();
+  const upMap = new Map<number, JsonValue>();
+  const fallbackChain = names.fallbackChain(s.name);
+  // DR over TCP can keep a draining server's flows (drainRules); NAT's conntrack keeps them by itself.
+  const drainable = s.method === 'dr' && s.protocol === 'tcp';
+  let drains = false;
   for (const r of s.servers) {
     const index = alloc.servers.get(serverKey(s, r)) as number;
     const chain = names.serverChain(s.name, index);
     b.counters.set(names.serverPackets(s.name, index), describeServer(s, r));
     b.counters.set(names.serverConnections(s.name, index), `${describeServer(s, r)} connections`);
     b.rules.set(chain, serverRules(r, index));
-    serverMap.set(SERVER_TAG + index, { goto: { target: chain } });
+    upMap.set(fallbackKey(index), { goto: { target: chain } });
+    const weight = weights?.get(serverKey(s, r)) ?? r.weight;
+    let target = chain;
+    if (!takesNewFlows(r.state, weight)) {
+      target = fallbackChain;
+      if (drainable && r.state !== 'down') {
+        target = names.drainChain(s.name, index);
+        b.rules.set(target, drainRules(s, chain));
+        drains = true;
+      }
+    }
+    serverMap.set(baseKey(index), { goto: { target } });
   }
+  b.rules.set(fallbackChain, fallback(s));
   b.maps.set(names.serverMap(s.name), { spec: SERVER_MAP, elems: serverMap });
-  const slots = serviceSlots(s, weights);
-  const indexOf = slots.servers.map((x) => alloc.servers.get(x.key) as number);
-  const table = new Int32Array(slots.table.length);
-  for (let i = 0; i < table.length; i++) {
-    const at = slots.table[i] as number;
-    table[i] = at < 0 ? -1 : SERVER_TAG + (indexOf[at] as number);
+  b.maps.set(names.upMap(s.name), { spec: SERVER_MAP, elems: upMap });
+  if (drains) {
+    const ip = s.family === 4 ? 'ipv4_addr' : 'ipv6_addr';
+    b.sets.set(names.movedSet(s.name), {
+      type: [ip, 'inet_service'],
+      timeout: MOVED_FLOW_TIMEOUT_S,
+      size: MOVED_FLOW_MAX,
+    });
   }
-  slotsB.slotMaps.set(names.slotMap(s.name), table);
+  slotsB.slotMaps.set(names.slotMap(s.name), packedSlots(s, alloc.servers, weights, cache));
 }
 
 function finish(b: Builder, table: TableRef, baseChains: Map<string, Chain>): TableProgram {
-  return { table, baseChains, rules: b.rules, counters: b.counters, maps: b.maps, slotMaps: b.slotMaps };
+  return {
+    table,
+    baseChains,
+    rules: b.rules,
+    counters: b.counters,
+    maps: b.maps,
+    slotMaps: b.slotMaps,
+    sets: b.sets,
+  };
 }
 
 function drTables(
   desired: DesiredForwarding,
   allocation: Allocation,
   weights: WeightOverrides,
+  cache: BaseTables,
   o: NftPlaneOptions,
 ): { drSlots: TableProgram | undefined; dr: TableProgram | undefined } {
   const services = desired.services.filter((s) => s.method === 'dr');
@@ -205,7 +295,7 @@ function drTables(
   b.rules.set('ingress', []);
   slots.rules.set('ingress', []);
   for (const s of services) {
-    addService(b, slots, s, allocation, weights.get(s.name), (r, i) => {
+    addService(b, slots, s, allocation, weights.get(s.name), cache, (r, i) => {
       const rules: Statement[][] = [];
       if (s.protocol === 'tcp') {
         rules.push([
@@ -232,6 +322,7 @@ function natTables(
   desired: DesiredForwarding,
   allocation: Allocation,
   weights: WeightOverrides,
+  cache: BaseTables,
   o: NftPlaneOptions,
 ): { natSlots: TableProgram | undefined; nat: TableProgram | undefined } {
   const services = desired.services.filter((s) => s.method === 'nat');
@@ -299,7 +390,7 @@ function natTables(
   for (const s of services) {
     const id = allocation.services.get(s.name)?.id as number;
     const ctmarks = new Map<RealServer, number>();
-    addService(b, slots, s, allocation, weights.get(s.name), (r, i): Statement[][] => {
+    addService(b, slots, s, allocation, weights.get(s.name), cache, (r, i): Statement[][] => {
       const ctmark = id * 0x10000 + i;
       ctmarks.set(r, ctmark);
       ctCounters.set(ctmark, names.serverPackets(s.name, i));
@@ -358,12 +449,14 @@ export function buildProgram(
   allocation: Allocation,
   options: NftPlaneOptions,
   weights: WeightOverrides = new Map(),
+  /** Base tables kept from earlier calls (a plane keeps one); see slots.ts. */
+  cache: BaseTables = new BaseTables(),
 ): NftProgram {
   return {
     refs: tableRefs(options),
     tables: {
-      ...drTables(desired, allocation, weights, options),
-      ...natTables(desired, allocation, weights, options),
+      ...drTables(desired, allocation, weights, cache, options),
+      ...natTables(desired, allocation, weights, cache, options),
     },
   };
 }

@@ -371,6 +371,18 @@ export function packetFilterContract(name: string, make: () => Promise<FilterWor
         [{ nftables: [{ delete: { rule: { ...base, chain: 'in', handle: 1.5 } } }] }, /handle/],
         [{ nftables: [{ add: { element: { ...base, name: 'blocked', elem: [] } } }] }, /elem/],
         [{ nftables: [{ add: { map: { ...base, name: 'm', type: 'ipv4_addr' } } }] }, /map/],
+        [
+          {
+            nftables: [
+              { add: { map: { ...base, name: 'm', type: 'ipv4_addr', map: ['ipv4_addr', 'inet_service'] } } },
+            ],
+          },
+          /map: must be one data type name.*concatenated/,
+        ],
+        [
+          { nftables: [{ add: { set: { ...base, name: 'd', type: 'ipv4_addr', flags: ['dynamic'] } } }] },
+          /flags: .*dynamic by itself/,
+        ],
         [{ nftables: [{ add: { counter: { ...base, name: 'k', packets: -1 } } }] }, /packets/],
       ];
       const before = shape(await pf.list(T));

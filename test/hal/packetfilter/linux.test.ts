@@ -42,6 +42,19 @@ if (canRun('nftables', { root: true, tools: ['nft', 'ip'] })) {
     };
   });
 
+  packetFilterContract('linux (one nft -j -f per batch, in a namespace)', async () => {
+    const { fw } = await spaces;
+    const pf = new NftPacketFilter({ netns: fw, transport: 'spawn' });
+    return {
+      pf,
+      device: 'tndfw0',
+      dispose: async () => {
+        await pf.close();
+        await netnsExec(fw, ['nft', 'flush', 'ruleset']);
+      },
+    };
+  });
+
   // ---
 
   const real = suite<{ fw: string; peer: string; pf: NftPacketFilter }>(
@@ -141,6 +154,66 @@ if (canRun('nftables', { root: true, tools: ['nft', 'ip'] })) {
       assert.ok(set && 'set' in set && set.set.elem?.length === 40_000);
     }
     await pf.close();
+  });
+
+  const bigMap = (n: number) => ({
+    nftables: [
+      { add: { table: T } },
+      { add: { map: { family: 'inet' as const, table: T.name, name: 'slots', type: 'mark', map: 'mark' } } },
+      {
+        add: {
+          element: {
+            family: 'inet' as const,
+            table: T.name,
+            name: 'slots',
+            elem: Array.from({ length: n }, (_, k) => [k, k % 3]),
+          },
+        },
+      },
+    ],
+  });
+  const slotValues = async (pf: NftPacketFilter): Promise<string> => {
+    const m = (await pf.list(T)).nftables.find((i) => 'map' in i);
+    return JSON.stringify(m && 'map' in m ? m.map.elem : undefined);
+  };
+
+  real('a refused batch of element changes leaves the whole map as it was', async ({ pf }) => {
+    await pf.apply(bigMap(5000));
+    const before = await slotValues(pf);
+    const moved = Array.from({ length: 1000 }, (_, k) => k * 5);
+    const at = { family: 'inet' as const, table: T.name };
+    const err = await rejects(
+      pf.apply({
+        nftables: [
+          { delete: { element: { ...at, name: 'slots', elem: moved } } },
+          { add: { element: { ...at, name: 'slots', elem: moved.map((k) => [k, 7]) } } },
+          // The kernel refuses this one: no such map. Nothing of the batch may stay.
+          { add: { element: { ...at, name: 'nope', elem: [[1, 1]] } } },
+        ],
+      }),
+      withCode('HAL_INVALID_ARGUMENT'),
+    );
+    assert.match((err as Error).message, /No such file or directory/);
+    assert.is(await slotValues(pf), before);
+    // The session is still good for the next batch.
+    await pf.apply({ nftables: [{ delete: { element: { ...at, name: 'slots', elem: [0] } } }] });
+    assert.is((JSON.parse(await slotValues(pf)) as unknown[]).length, 4999);
+  });
+
+  real('batches run in one long-lived session that sees what others changed', async ({ pf, fw }) => {
+    await pf.apply(setupBatch);
+    await netnsExec(fw, ['nft', 'add', 'chain', 'inet', 'tnd_contract', 'other']);
+    for (let i = 0; i < 10; i++) {
+      await pf.apply({
+        nftables: [
+          { add: { rule: { family: 'inet', table: T.name, chain: 'other', expr: [{ accept: null }] } } },
+        ],
+      });
+    }
+    const rules = (await pf.list(T)).nftables.filter((i) => 'rule' in i && i.rule.chain === 'other');
+    assert.is(rules.length, 10);
+    const pids = (await run(['ip', 'netns', 'pids', fw])).stdout.trim().split('\n').filter(Boolean);
+    assert.is(pids.length, 1, `processes in the namespace: ${pids.join(' ')}`);
   });
 
   real.run();
