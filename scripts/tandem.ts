@@ -1,6 +1,8 @@
 /**
  * The `tandem` command. For now one family of subcommands:
- *   tandem sim up|down|status|exec   the simulated twin-appliance testbed (see board/sim/testbed/cli.ts)
+ *   tandem sim up|down|status|exec            the simulated twin-appliance testbed
+ *   tandem sim start|stop|power-off|power-on|console <a|b>   its appliances
+ * (see board/sim/testbed/cli.ts)
  * Run as `npx tsx scripts/tandem.ts sim up` (or `npm run tandem -- sim up`), as root.
  */
 import { SIM_USAGE, simCli } from '../board/sim/testbed/cli.ts';

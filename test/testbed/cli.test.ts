@@ -56,7 +56,7 @@ parse('exec passes everything after -- untouched, options included', () => {
 parse('bad input is a UsageError that says what is wrong', () => {
   const cases: [string[], RegExp][] = [
     [[], /missing command/],
-    [['start'], /unknown command "start"/],
+    [['begin'], /unknown command "begin"/],
     [['up', '--bogus'], /bogus/],
     [['up', 'extra'], /takes no arguments/],
     [['up', '--real-servers', 'three'], /"three" is not a whole number/],

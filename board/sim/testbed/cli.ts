@@ -1,12 +1,21 @@
 import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { HalError } from '../../../hal/errors.ts';
+import {
+  applianceFiles,
+  powerOff,
+  powerOn,
+  startAppliance,
+  stopAppliance,
+  supervisorPid,
+} from './appliance.ts';
+import { attachConsole, consoleLinks, ensureConsole } from './console.ts';
 import { down } from './down.ts';
 import { TestbedError } from './errors.ts';
 import { CommandError } from './exec.ts';
 import { listNetns } from './netns.ts';
 import { formatStatus, status } from './status.ts';
-import { DEFAULT_PREFIX, DEFAULT_REAL_SERVERS, nodeNamespace } from './topology.ts';
+import { type ApplianceName, DEFAULT_PREFIX, DEFAULT_REAL_SERVERS, nodeNamespace } from './topology.ts';
 import { resolveTopology, up } from './up.ts';
 
 export const SIM_USAGE = `usage: tandem sim <command> [--prefix P]
@@ -14,6 +23,13 @@ export const SIM_USAGE = `usage: tandem sim <command> [--prefix P]
   down                      remove everything the testbed made (also after a crash)
   status [--real-servers N] show what exists; exit 0 when whole, 1 otherwise
   exec <node> -- <cmd...>   run a command in a node's namespace (client, a, b, sw, rs1..rsN)
+  start <a|b> [--provision F] [-- supervisor options...]
+                            boot an appliance: its supervisor in its namespace (default provisioning:
+                            <state>/provision-<node>.json, written from the topology when absent)
+  stop <a|b>                graceful shutdown (the cluster hands over and releases its addresses)
+  power-off <a|b>           power cut: every process of the node SIGKILLed at once, its links down
+  power-on <a|b> [--provision F]   links up, then boot
+  console <a|b>             attach this terminal to the appliance's serial console (Ctrl-] detaches)
 --prefix P (or TANDEM_SIM_PREFIX) names every namespace P-<node>: default ${DEFAULT_PREFIX}.
 --real-servers N: default the count 'up' was last given, else ${DEFAULT_REAL_SERVERS}.`;
 
@@ -28,6 +44,8 @@ export type SimCommand =
   | { kind: 'up' | 'status'; prefix: string; realServers: number | undefined }
   | { kind: 'down'; prefix: string }
   | { kind: 'exec'; prefix: string; node: string; argv: string[] }
+  | { kind: 'start' | 'power-on'; prefix: string; node: ApplianceName; provision?: string; args: string[] }
+  | { kind: 'stop' | 'power-off' | 'console'; prefix: string; node: ApplianceName }
   | { kind: 'help' };
 
 export class UsageError extends Error {
@@ -60,7 +78,37 @@ export function parseSimArgs(args: readonly string[], env: CliIo['env'] = {}): S
     if (rest.length > 0 || dashes >= 0)
       throw new UsageError(`${command} takes no arguments: ${[...rest, ...after].join(' ')}`);
   };
+  if (values.provision !== undefined && command !== 'start' && command !== 'power-on')
+    throw new UsageError(`${command} takes no --provision`);
+  const appliance = (): ApplianceName => {
+    const [node, ...extra] = rest;
+    if (node !== 'a' && node !== 'b')
+      throw new UsageError(
+        `${command} needs an appliance, a or b${node === undefined ? '' : `, not "${node}"`}`,
+      );
+    if (extra.length > 0) throw new UsageError(`${command} takes one appliance: ${extra.join(' ')}`);
+    if (realServers !== undefined) throw new UsageError(`${command} takes no --real-servers`);
+    return node;
+  };
   switch (command) {
+    case 'start':
+    case 'power-on': {
+      const node = appliance();
+      return {
+        kind: command,
+        prefix,
+        node,
+        ...(values.provision === undefined ? {} : { provision: values.provision }),
+        args: after,
+      };
+    }
+    case 'stop':
+    case 'power-off':
+    case 'console': {
+      const node = appliance();
+      if (dashes >= 0) throw new UsageError(`${command} takes nothing after "--"`);
+      return { kind: command, prefix, node };
+    }
     case 'up':
     case 'status':
       noMore();
@@ -92,6 +140,7 @@ function parse(args: string[]) {
     options: {
       prefix: { type: 'string' },
       'real-servers': { type: 'string' },
+      provision: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     allowPositionals: true,
@@ -173,10 +222,21 @@ export async function simCli(args: readonly string[], io: CliIo): Promise<number
           ...(command.realServers === undefined ? {} : { realServers: command.realServers }),
         });
         for (const line of formatStatus(report)) io.out(line);
+        const anyUp = report.checks.some((c) => c.area === 'namespace' && c.ok);
+        for (const node of anyUp ? (['a', 'b'] as const) : []) {
+          const pid = supervisorPid(report.topology, node);
+          io.out(`  appliance ${node}: ${pid === undefined ? 'not running' : `supervisor pid ${pid}`}`);
+        }
         return report.whole ? 0 : 1;
       }
       case 'exec':
         return await execInNode(command.prefix, command.node, command.argv);
+      case 'start':
+      case 'power-on':
+      case 'stop':
+      case 'power-off':
+      case 'console':
+        return await applianceCommand(command, io);
     }
   } catch (err) {
     if (err instanceof TestbedError || err instanceof CommandError || err instanceof HalError) {
@@ -217,5 +277,56 @@ async function runUp(prefix: string, realServers: number | undefined, io: CliIo)
     throw err;
   } finally {
     process.off('SIGINT', interrupt);
+  }
+}
+
+type ApplianceCommand = Extract<SimCommand, { node: ApplianceName }>;
+
+async function applianceCommand(command: ApplianceCommand, io: CliIo): Promise<number> {
+  const topology = await resolveTopology({ prefix: command.prefix });
+  const node = command.node;
+  switch (command.kind) {
+    case 'start':
+    case 'power-on': {
+      const options = {
+        ...(command.provision === undefined ? {} : { provision: command.provision }),
+        args: command.args,
+      };
+      const started =
+        command.kind === 'start'
+          ? await startAppliance(topology, node, options)
+          : await powerOn(topology, node, options);
+      if (started === undefined) return 0;
+      const services = JSON.stringify(started.ready.services ?? {});
+      io.out(`appliance ${node}: up (supervisor pid ${started.pid}); services ${services}`);
+      io.out(`  log: ${started.files.logFile}`);
+      io.out(`  console: tandem sim console ${node} (or ${consoleLinks(topology, node).operator})`);
+      return 0;
+    }
+    case 'stop': {
+      const pid = await stopAppliance(topology, node);
+      io.out(
+        pid === undefined
+          ? `appliance ${node}: not running`
+          : `appliance ${node}: stopped (supervisor pid ${pid})`,
+      );
+      return 0;
+    }
+    case 'power-off': {
+      const pids = await powerOff(topology, node);
+      io.out(`appliance ${node}: power off (${pids.length} processes killed, links down)`);
+      io.out(`  log: ${applianceFiles(topology, node).logFile}`);
+      return 0;
+    }
+    case 'console': {
+      await ensureConsole(topology, node);
+      const how = await attachConsole(consoleLinks(topology, node).operator, {
+        input: process.stdin,
+        output: process.stdout,
+        note: (line) => io.err(line),
+      });
+      io.err(`\r\n${how === 'detached' ? 'detached' : 'the console cable closed'}`);
+      return 0;
+    }
   }
 }

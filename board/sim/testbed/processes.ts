@@ -3,13 +3,20 @@ import { basename, join } from 'node:path';
 
 /**
  * Finding the testbed's own processes by their exact command line (socat with a link into this prefix's
- * state dir; a real server started with `--testbed <prefix>`), so `down` finds them even without PID
- * files, and `up` never mistakes a recycled PID for one of ours.
+ * state dir; a real server started with `--testbed <prefix>`; an appliance's supervisor started with
+ * `--prefix <prefix> --node a|b`), so `down` finds them even without PID files, and `up` never mistakes a
+ * recycled PID for one of ours.
  */
 
 export type OwnProcess =
   | { readonly pid: number; readonly role: 'serial' }
-  | { readonly pid: number; readonly role: 'realserver'; readonly name: string };
+  | { readonly pid: number; readonly role: 'realserver'; readonly name: string }
+  /** A node's console cable (socat linking console-<node> and console-<node>-operator). */
+  | { readonly pid: number; readonly role: 'console'; readonly node: 'a' | 'b' }
+  | { readonly pid: number; readonly role: 'supervisor'; readonly node: 'a' | 'b' };
+
+const applianceNode = (value: string | undefined): 'a' | 'b' | undefined =>
+  value === 'a' || value === 'b' ? value : undefined;
 
 /** What `argv` (a /proc cmdline) is to the testbed `prefix` whose state dir is `stateDir`, if anything. */
 export function classify(
@@ -21,10 +28,20 @@ export function classify(
   const program = basename(argv[0] ?? '');
   if (program === 'socat') {
     const link = `link=${join(stateDir, 'serial-a')}`;
-    return argv.some((a) => a.endsWith(link)) ? { pid, role: 'serial' } : undefined;
+    if (argv.some((a) => a.endsWith(link))) return { pid, role: 'serial' };
+    for (const node of ['a', 'b'] as const) {
+      const console = `link=${join(stateDir, `console-${node}`)}`;
+      if (argv.some((a) => a.endsWith(console))) return { pid, role: 'console', node };
+    }
+    return undefined;
+  }
+  const value = (flag: string): string | undefined => argv[argv.indexOf(flag) + 1];
+  if (argv.some((a) => a.endsWith('/firmware/supervisor/main.ts'))) {
+    const node = applianceNode(value('--node'));
+    if (!argv.includes('--prefix') || value('--prefix') !== prefix || node === undefined) return undefined;
+    return { pid, role: 'supervisor', node };
   }
   if (!argv.some((a) => a.endsWith('/realserver.ts'))) return undefined;
-  const value = (flag: string): string | undefined => argv[argv.indexOf(flag) + 1];
   if (!argv.includes('--testbed') || value('--testbed') !== prefix) return undefined;
   const name = argv.includes('--name') ? value('--name') : undefined;
   return name === undefined ? undefined : { pid, role: 'realserver', name };
