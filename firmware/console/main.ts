@@ -1,14 +1,23 @@
 /**
- * The console as a process (inside the appliance's network namespace on the sim board):
+ * The console as a process, in one of two modes.
+ *
+ * On an appliance (the supervisor starts it so), inside the node's network namespace on the sim board:
+ *
+ *   node --import tsx firmware/console/main.ts --board <name> [--prefix P --node a|b]
+ *     [--hostname <name>] [--users-file <users.json>]
+ *
+ * Board → drivers → the journal's access socket and the live services (appliance-backend.ts) → console on
+ * board.serial.console. Prints `{"ready":true,...}` once the port is served.
+ *
+ * Stand-alone, with a journal of its own (a lab bench, the console's own tests):
  *
  *   node --import tsx firmware/console/main.ts --board <tandem-1u|qemu-x86_64|sim|board.json>
  *     [--sim-prefix <p> --sim-node a|b] --node <id> --peer <id>[@host:port] [--listen host:port]
  *     --key-file <path> [--hostname <name>] [--users-file <users.json>] [--lead]
  *
- * Board → drivers → journal → console on board.serial.console. `--users-file` holds the users who may log
- * in while the running configuration has none (a JSON list of {name, hash, role}, from provisioning).
- * `--lead` promotes this journal at start, for a lone appliance; in the cluster, the cluster service decides.
- * SIGTERM or SIGINT closes everything in reverse order. Bad arguments exit with status 2.
+ * `--users-file` holds the users who may log in while the running configuration has none (a JSON list of
+ * {name, hash, role}, from provisioning). `--lead` promotes the stand-alone journal at start, for a lone
+ * appliance. SIGTERM or SIGINT closes everything in reverse order. Bad arguments exit with status 2.
  */
 import { readFileSync } from 'node:fs';
 import { hostname as osHostname } from 'node:os';
@@ -22,7 +31,11 @@ import { buildDrivers, type Drivers } from '../../board/wiring.ts';
 import type { UserConfig } from '../config/schema.ts';
 import { validateConfig } from '../config/validate.ts';
 import type { Journal } from '../journal/api.ts';
+import { connectJournal } from '../journal/remote/index.ts';
 import { startJournal } from '../journal/service.ts';
+import { boardFromArgs } from '../runtime/board-args.ts';
+import { runtimePaths } from '../runtime/paths.ts';
+import { applianceBackend } from './appliance-backend.ts';
 import { journalBackend } from './journal-backend.ts';
 import { startConsole } from './service.ts';
 
@@ -64,6 +77,7 @@ const OPTIONS = {
   board: { type: 'string' },
   'sim-prefix': { type: 'string' },
   'sim-node': { type: 'string' },
+  prefix: { type: 'string' },
   node: { type: 'string' },
   peer: { type: 'string' },
   listen: { type: 'string' },
@@ -108,9 +122,83 @@ function setup(): Setup {
   };
 }
 
+function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+/** The appliance mode: the journal and the services of the running appliance. */
+async function runAppliance(values: Setup['values']): Promise<number> {
+  let board: Board;
+  let users: UserConfig[];
+  try {
+    board = boardFromArgs(values);
+    users = fallbackUsers(values['users-file']);
+  } catch (err) {
+    log('error', (err as Error).message);
+    return 2;
+  }
+  const stop = new AbortController();
+  const drivers = buildDrivers(board);
+  const closing: (() => Promise<void> | void)[] = [() => drivers.close()];
+  try {
+    const journal = await connectJournal({
+      path: runtimePaths(board).journalSocket,
+      timeoutMs: 30_000,
+      reconnectMs: 500,
+      signal: stop.signal,
+      log: (level, message) => log(level, `journal: ${message}`),
+    });
+    closing.push(() => journal.close());
+    const bootSlot = await drivers.bootSlots.state().then(
+      (state) => state.booted,
+      () => undefined,
+    );
+    const live = applianceBackend(journal, {
+      hostname: values.hostname ?? osHostname(),
+      version: { firmware: packageVersion(), board: board.name, node: journal.node, bootSlot },
+      pinger: drivers.pinger,
+      paths: runtimePaths(board),
+      clock: drivers.clock,
+      packetFilter: drivers.packetFilter,
+    });
+    closing.push(() => live.close());
+    const served = await startConsole({
+      serial: drivers.serial,
+      path: board.serial.console.path,
+      baudRate: board.serial.console.baudRate,
+      clock: drivers.clock,
+      backend: live.backend,
+      fallbackUsers: users,
+      log,
+      signal: stop.signal,
+    });
+    closing.push(() => served.close());
+    process.stdout.write(
+      `${JSON.stringify({ ready: true, pid: process.pid, port: board.serial.console.path })}\n`,
+    );
+    await new Promise<void>((resolve) => {
+      process.once('SIGTERM', resolve);
+      process.once('SIGINT', resolve);
+      served.done.then(resolve, resolve);
+    });
+    return 0;
+  } catch (err) {
+    log('error', err instanceof Error ? err.message : String(err));
+    return 1;
+  } finally {
+    stop.abort();
+    for (const close of closing.reverse()) await close();
+  }
+}
+
 async function main(): Promise<number> {
   let s: Setup;
   try {
+    const { values } = parseArgs({ options: OPTIONS, strict: true });
+    if (values['key-file'] === undefined && values.peer === undefined) return runAppliance(values);
     s = setup();
   } catch (err) {
     log('error', (err as Error).message);
@@ -137,9 +225,6 @@ async function main(): Promise<number> {
       (state) => state.booted,
       () => undefined,
     );
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version: string;
-    };
     const served = await startConsole({
       serial: drivers.serial,
       path: board.serial.console.path,
@@ -147,7 +232,7 @@ async function main(): Promise<number> {
       clock: drivers.clock,
       backend: journalBackend(journal, {
         hostname: values.hostname ?? osHostname(),
-        version: { firmware: pkg.version, board: board.name, node: s.node, bootSlot },
+        version: { firmware: packageVersion(), board: board.name, node: s.node, bootSlot },
         pinger: drivers.pinger,
       }),
       fallbackUsers: users,
