@@ -13,6 +13,7 @@ import { controlRequest } from '../cluster/control.ts';
 import type { ClusterStatus } from '../cluster/service.ts';
 import type { Command } from '../cluster/types.ts';
 import type { JournalView } from '../journal/api.ts';
+import type { ClusterRole } from '../journal/types.ts';
 import { nftTrafficSource } from '../metrics/traffic.ts';
 import type { RuntimePaths } from '../runtime/paths.ts';
 import type { ConsoleBackend, LinkView, TrafficCounters, TrafficView } from './backend.ts';
@@ -38,6 +39,11 @@ async function ask(path: string, request: unknown, timeoutMs: number): Promise<u
   const answer = (await controlRequest(path, request, timeoutMs)) as Answer;
   if (answer.error !== undefined) throw new Error(answer.error.message ?? answer.error.code ?? 'refused');
   return answer.ok;
+}
+
+/** The journal's vocabulary for a role: only ACTIVE and STANDBY carry traffic or stand by for it. */
+function factRole(role: string): ClusterRole {
+  return role === 'ACTIVE' ? 'active' : role === 'STANDBY' ? 'standby' : 'offline';
 }
 
 function linkViews(status: ClusterStatus): LinkView[] {
@@ -112,6 +118,18 @@ export function applianceBackend(journal: JournalView, options: ApplianceBackend
   const backend: ConsoleBackend = {
     ...base,
     role: () => fresh(cluster)?.status.role.toLowerCase() ?? 'unknown',
+    clusterFacts: () => {
+      // The journal records each node's role only while it leads; the live roles come from the cluster.
+      const facts = base.clusterFacts();
+      const live = fresh(cluster)?.status;
+      if (live === undefined) return facts;
+      const roles = { ...facts.roles, [journal.node]: factRole(live.role) };
+      for (const node of Object.keys(roles)) {
+        if (node !== journal.node)
+          roles[node] = live.peerAlive && live.peer ? factRole(live.peer.role) : 'offline';
+      }
+      return { ...facts, roles };
+    },
     links: () => {
       const c = fresh(cluster);
       if (c === undefined) throw new Error('the cluster service does not answer');

@@ -157,7 +157,8 @@ async function runAppliance(values: Setup['values']): Promise<number> {
       () => undefined,
     );
     const live = applianceBackend(journal, {
-      hostname: values.hostname ?? osHostname(),
+      // The simulated pair shares the host's name: name each box after its node instead.
+      hostname: values.hostname ?? (board.name === 'sim' ? `tandem-${journal.node}` : osHostname()),
       version: { firmware: packageVersion(), board: board.name, node: journal.node, bootSlot },
       pinger: drivers.pinger,
       paths: runtimePaths(board),
