@@ -15,9 +15,12 @@ export interface LoginPolicy {
   lockoutMs: number;
   /** Failures older than this (since the first of a run) are forgotten. */
   windowMs: number;
+  /** A session without a keystroke for this long is logged out (within twice this); 0 never. */
+  idleLogoutMs: number;
 }
 
 export const DEFAULT_LOGIN_POLICY: LoginPolicy = {
+  idleLogoutMs: 15 * 60_000,
   maxFailures: 5,
   baseDelayMs: 1000,
   maxDelayMs: 16_000,

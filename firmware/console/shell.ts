@@ -5,7 +5,7 @@
  * prompt again. No input ends it: bad lines get a message and the prompt comes back. Only the port closing
  * (or the console being closed) ends it.
  */
-import type { Clock } from '../../hal/clock/types.ts';
+import type { Clock, Timer } from '../../hal/clock/types.ts';
 import type { ScryptParams } from '../config/password.ts';
 import { hashPassword, verifyPassword } from '../config/password.ts';
 import { USER_NAME, USER_ROLES, type UserConfig, type UserRole } from '../config/schema.ts';
@@ -212,14 +212,41 @@ export class Shell {
     return `${host}(${role})${user.role === 'admin' ? '#' : '>'} `;
   }
 
+  /**
+   * Ends the pending read with `idle` once no byte has arrived for a whole idle period (checked at the end
+   * of each period, so a session goes after one to two of them). Returns the function that stops watching.
+   */
+  private watchIdle(): () => void {
+    const ms = this.options.policy.idleLogoutMs;
+    if (ms <= 0) return () => {};
+    let seen = this.term.inputCount;
+    let timer: Timer | undefined;
+    const arm = (): void => {
+      timer = this.options.clock.setTimer(ms, () => {
+        if (this.term.inputCount === seen) this.term.interrupt({ type: 'idle' });
+        else {
+          seen = this.term.inputCount;
+          arm();
+        }
+      });
+    };
+    arm();
+    return () => timer?.cancel();
+  }
+
   private async session(user: ConsoleUser): Promise<void> {
     this.mode = 'operational';
     let line = 0;
     let loggedIn = true;
     this.term.print(`Logged in as ${user.name} (${user.role}). Type ? for help.`);
     while (loggedIn) {
-      const event = await this.term.readLine(this.prompt(user));
+      const idle = this.watchIdle();
+      const event = await this.term.readLine(this.prompt(user)).finally(idle);
       if (event.type === 'closed') return;
+      if (event.type === 'idle') {
+        this.term.print(`% no input for ${duration(this.options.policy.idleLogoutMs)}: logging out`);
+        break;
+      }
       if (event.type === 'eof') {
         this.term.print(
           this.configuring() ? '% use exit to leave configure mode' : '% use logout to end the session',
@@ -290,3 +317,6 @@ export class Shell {
     }
   }
 }
+
+const duration = (ms: number): string =>
+  ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.max(1, Math.round(ms / 1000))} s`;

@@ -8,7 +8,8 @@ import type { SerialPort } from '../../hal/serial/types.ts';
 import type { EditorEvent, LineEditor, StartOptions } from './editor.ts';
 import { safeText } from './table.ts';
 
-export type ReadEvent = EditorEvent | { type: 'closed' };
+/** `idle`: the shell ended the read because nobody typed for too long (see interrupt()). */
+export type ReadEvent = EditorEvent | { type: 'closed' } | { type: 'idle' };
 
 /** Type-ahead kept while a command runs; beyond this, input is dropped. */
 const MAX_QUEUED = 64 * 1024;
@@ -22,6 +23,7 @@ export class Terminal {
   private writes: Promise<void> = Promise.resolve();
   private writeError: unknown;
   private closed = false;
+  private chunksIn = 0;
 
   constructor(
     private readonly port: SerialPort,
@@ -47,7 +49,22 @@ export class Terminal {
     }
   }
 
+  /** How many chunks have arrived so far: the shell's idle check compares it over time. */
+  get inputCount(): number {
+    return this.chunksIn;
+  }
+
+  /** Ends the pending readLine with `event` on a new line (nothing happens when none is pending). */
+  interrupt(event: ReadEvent): void {
+    const reader = this.reader;
+    if (reader === undefined) return;
+    this.reader = undefined;
+    this.write('\r\n');
+    reader(event);
+  }
+
   private receive(chunk: Buffer): void {
+    this.chunksIn++;
     if (this.reader) {
       this.process(chunk);
       return;

@@ -90,6 +90,33 @@ if (canRun('console on ptys', { tools: ['socat'] })) {
 
   logins.run();
 
+  const idle = suite<{ w: World }>('console over a pty: idle logout');
+  idle.before.each(async (ctx) => {
+    ctx.w = await startWorld({ policy: { idleLogoutMs: 800 } });
+  });
+  idle.after.each(async (ctx) => {
+    await ctx.w.close();
+  });
+
+  idle('a session with no keystroke for the idle time is logged out; typing keeps it', async ({ w }) => {
+    const t = w.term;
+    await login(t, ADMIN);
+    t.markNow();
+    for (let i = 0; i < 8; i++) {
+      await t.send('x');
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    assert.not.match(t.output().join('\n'), /no input for/, 'typing without Enter keeps the session');
+    await t.send('\x15');
+    await t.waitPrompt(/^login: $/, 3000);
+    const out = t.output().join('\n');
+    assert.match(out, /% no input for 1 s/);
+    assert.match(out, /admin logged out\./);
+    assert.is(await login(t, ADMIN), ADMIN_PROMPT, 'the next login works');
+  });
+
+  idle.run();
+
   // ---
 
   const editing = suite<{ w: World }>('console over a pty: line editing, history, completion, help');

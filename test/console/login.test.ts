@@ -9,6 +9,7 @@ import {
 } from '../../firmware/console/login.ts';
 
 const policy: LoginPolicy = {
+  idleLogoutMs: 0,
   maxFailures: 4,
   baseDelayMs: 1000,
   maxDelayMs: 3000,

@@ -41,7 +41,9 @@ export interface World {
   close(): Promise<void>;
 }
 
-export async function startWorld(options: { pinger?: Pinger } = {}): Promise<World> {
+export async function startWorld(
+  options: { pinger?: Pinger; policy?: Partial<LoginPolicy> } = {},
+): Promise<World> {
   const dir = mkdtempSync(join(tmpdir(), 'tnd-console-'));
   const clock = new LinuxClock();
   const undo: (() => Promise<void>)[] = [async () => rmSync(dir, { recursive: true, force: true })];
@@ -90,7 +92,7 @@ export async function startWorld(options: { pinger?: Pinger } = {}): Promise<Wor
         baudRate: 115200,
         backend,
         clock,
-        policy: FAST_POLICY,
+        policy: { ...FAST_POLICY, ...options.policy },
         hashParams: TEST_SCRYPT,
         log: () => {},
       }),
