@@ -21,6 +21,8 @@ import { type JournalBackendOptions, journalBackend } from './journal-backend.ts
 
 export interface ApplianceBackendOptions extends JournalBackendOptions {
   paths: RuntimePaths;
+  /** The peer's node name, for `show cluster` before the journal has recorded it. */
+  peer?: string;
   clock: Clock;
   packetFilter: Pick<PacketFilter, 'counters'>;
 }
@@ -110,9 +112,23 @@ export function applianceBackend(journal: JournalView, options: ApplianceBackend
   const fresh = <T extends { at: number }>(v: T | undefined): T | undefined =>
     v !== undefined && clock.now() - v.at < STALE_AFTER_MS ? v : undefined;
 
-  const command = async (c: Command): Promise<string> => {
-    const result = (await ask(paths.clusterSocket, { op: 'command', command: c }, 5000)) as { role?: string };
-    return `this node is now ${String(result?.role ?? 'unknown').toLowerCase()}`;
+  /** Gives the cluster `c` and waits (up to 3 s) for the role it leads to; says where the node ended. */
+  const command = async (
+    c: Command,
+    settled: (role: string) => boolean,
+    signal: AbortSignal,
+  ): Promise<string> => {
+    let role = String(
+      ((await ask(paths.clusterSocket, { op: 'command', command: c }, 5000)) as { role?: string })?.role,
+    );
+    const end = clock.now() + 3000;
+    while (!settled(role) && clock.now() < end && !signal.aborted) {
+      await clock.sleep(100, { signal }).catch(() => {});
+      role = ((await ask(paths.clusterSocket, { op: 'status' }, 1000)) as ClusterStatus).role;
+    }
+    return settled(role)
+      ? `this node is now ${role.toLowerCase()}`
+      : `the cluster took the command; this node is still ${role.toLowerCase()}`;
   };
 
   const backend: ConsoleBackend = {
@@ -123,11 +139,13 @@ export function applianceBackend(journal: JournalView, options: ApplianceBackend
       const facts = base.clusterFacts();
       const live = fresh(cluster)?.status;
       if (live === undefined) return facts;
+      const peerRole = live.peerAlive && live.peer ? factRole(live.peer.role) : 'offline';
+      const known = [...Object.keys(facts.roles), ...Object.keys(facts.peers)].filter(
+        (n) => n !== journal.node,
+      );
+      const peers = known.length > 0 ? known : [options.peer ?? 'peer'];
       const roles = { ...facts.roles, [journal.node]: factRole(live.role) };
-      for (const node of Object.keys(roles)) {
-        if (node !== journal.node)
-          roles[node] = live.peerAlive && live.peer ? factRole(live.peer.role) : 'offline';
-      }
+      for (const node of peers) roles[node] = peerRole;
       return { ...facts, roles };
     },
     links: () => {
@@ -140,8 +158,9 @@ export function applianceBackend(journal: JournalView, options: ApplianceBackend
       if (t === undefined) throw new Error('the forwarding counters could not be read');
       return t.view;
     },
-    failover: () => command('failover'),
-    maintenance: (on) => command(on ? 'maintenance-on' : 'maintenance-off'),
+    failover: ({ signal }) => command('failover', (r) => r !== 'ACTIVE', signal),
+    maintenance: (on, { signal }) =>
+      command(on ? 'maintenance-on' : 'maintenance-off', (r) => (r === 'MAINTENANCE') === on, signal),
     reboot: async () => {
       await ask(paths.supervisorSocket, { op: 'reboot' }, 5000);
       return 'rebooting: the services stop in order (the peer takes over) and start again';

@@ -162,6 +162,7 @@ async function runAppliance(values: Setup['values']): Promise<number> {
       version: { firmware: packageVersion(), board: board.name, node: journal.node, bootSlot },
       pinger: drivers.pinger,
       paths: runtimePaths(board),
+      ...(board.name === 'sim' ? { peer: journal.node === 'a' ? 'b' : 'a' } : {}),
       clock: drivers.clock,
       packetFilter: drivers.packetFilter,
     });
