@@ -177,6 +177,21 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
   }
 }
 
+/** The ACTIVE appliance, waiting (bounded) while there is none or the answers are slow. */
+async function theActive(topology: Topology, signal: AbortSignal): Promise<ApplianceName> {
+  let active: ApplianceName | undefined;
+  await waitFor(
+    'an ACTIVE appliance',
+    async () => {
+      active = await activeNode(topology);
+      return active !== undefined;
+    },
+    15_000,
+    signal,
+  );
+  return active as ApplianceName;
+}
+
 async function scenario(topology: Topology, signal: AbortSignal): Promise<void> {
   say(
     '[2/7] booting the appliances (a supervisor each: cluster, forwarding, monitor, console, metrics, panel)',
@@ -254,7 +269,7 @@ async function scenario(topology: Topology, signal: AbortSignal): Promise<void> 
       until: async () => (client.seconds.at(-1)?.byServer[victim.name] ?? 0) > 0,
     });
 
-    const active = (await activeNode(topology)) as ApplianceName;
+    const active = await theActive(topology, signal);
     say(`[6/7] appliance ${upper(active)} loses power (every process killed, every link down)`);
     const cut = client.seconds.length;
     await powerOff(topology, active);
@@ -274,7 +289,7 @@ async function scenario(topology: Topology, signal: AbortSignal): Promise<void> 
     say(`      ${upper(active)} rejoined as STANDBY (no preemption: ${upper(other(active))} stays ACTIVE)`);
     await watch(topology, client, { seconds: 2, signal });
 
-    const now = (await activeNode(topology)) as ApplianceName;
+    const now = await theActive(topology, signal);
     say(`[7/7] the failover button on ${upper(now)}'s front panel is pressed`);
     say(`      panel LEDs of ${upper(now)} before: ${JSON.stringify(await panelOf(topology, now).leds())}`);
     const press = client.seconds.length;

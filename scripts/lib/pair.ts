@@ -25,7 +25,7 @@ export function pathsOf(topology: Topology, node: ApplianceName): RuntimePaths {
 export async function clusterStatus(
   topology: Topology,
   node: ApplianceName,
-  timeoutMs = 500,
+  timeoutMs = 2000,
 ): Promise<ClusterStatus | undefined> {
   try {
     const answer = (await controlRequest(
