@@ -33,7 +33,7 @@ interface Download {
 
 /** A download from the client, kept running in the background. */
 function download(tb: Testbed, url: string, rate: string): Download {
-  const argv = ['curl', '-sS', '-D', '-', '-o', '/dev/null', '--max-time', '40', '--limit-rate', rate];
+  const argv = ['curl', '-sS', '-D', '-', '-o', '/dev/null', '--max-time', '90', '--limit-rate', rate];
   const child = spawn(
     'ip',
     ['netns', 'exec', tb.ns('client'), ...argv, '-w', '\n%{http_code} %{size_download}', url],
