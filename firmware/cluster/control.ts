@@ -8,8 +8,8 @@
  *
  * Bad input is answered, never thrown: a line longer than 64 KiB closes that connection.
  */
-import { rmSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createConnection } from 'node:net';
+import { type JsonLinesServer, serveJsonLines } from '../runtime/jsonl-server.ts';
 import type { Command, Role } from './types.ts';
 
 export interface ControlTarget {
@@ -17,88 +17,26 @@ export interface ControlTarget {
   command(command: Command): Role | Promise<Role>;
 }
 
-export interface ControlServer {
-  readonly path: string;
-  close(): Promise<void>;
-}
+export type ControlServer = JsonLinesServer;
 
 const COMMANDS: readonly string[] = ['failover', 'maintenance-on', 'maintenance-off', 'leave'];
-const MAX_LINE = 64 * 1024;
+const bad = (message: string): Error & { code: string } =>
+  Object.assign(new Error(message), { code: 'CONTROL_BAD_REQUEST' });
 
-async function answer(target: ControlTarget, line: string): Promise<unknown> {
-  let req: unknown;
-  try {
-    req = JSON.parse(line);
-  } catch {
-    return { error: { code: 'CONTROL_BAD_REQUEST', message: `not JSON: ${line.slice(0, 80)}` } };
-  }
-  const r = (typeof req === 'object' && req !== null ? req : {}) as Record<string, unknown>;
-  try {
-    if (r.op === 'status') return { ok: await target.status() };
-    if (r.op === 'command') {
-      if (typeof r.command !== 'string' || !COMMANDS.includes(r.command)) {
-        return {
-          error: {
-            code: 'CONTROL_BAD_REQUEST',
-            message: `command should be one of ${COMMANDS.join(', ')}, instead got ${JSON.stringify(r.command)}`,
-          },
-        };
-      }
-      return { ok: { role: await target.command(r.command as Command) } };
+async function answer(target: ControlTarget, request: unknown): Promise<unknown> {
+  const r = (typeof request === 'object' && request !== null ? request : {}) as Record<string, unknown>;
+  if (r.op === 'status') return target.status();
+  if (r.op === 'command') {
+    if (typeof r.command !== 'string' || !COMMANDS.includes(r.command)) {
+      throw bad(`command should be one of ${COMMANDS.join(', ')}, instead got ${JSON.stringify(r.command)}`);
     }
-    return {
-      error: {
-        code: 'CONTROL_BAD_REQUEST',
-        message: `op should be status or command, got ${JSON.stringify(r.op)}`,
-      },
-    };
-  } catch (err) {
-    const code =
-      typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : 'CONTROL_FAILED';
-    return { error: { code, message: err instanceof Error ? err.message : String(err) } };
+    return { role: await target.command(r.command as Command) };
   }
+  throw bad(`op should be status or command, got ${JSON.stringify(r.op)}`);
 }
 
 export function startControl(path: string, target: ControlTarget): Promise<ControlServer> {
-  rmSync(path, { force: true });
-  const sockets = new Set<Socket>();
-  const server: Server = createServer((socket) => {
-    sockets.add(socket);
-    let buffer = '';
-    socket.setEncoding('utf8');
-    socket.on('data', (chunk: string) => {
-      buffer += chunk;
-      for (let nl = buffer.indexOf('\n'); nl >= 0; nl = buffer.indexOf('\n')) {
-        const line = buffer.slice(0, nl).trim();
-        buffer = buffer.slice(nl + 1);
-        if (line !== '') {
-          void answer(target, line).then((a) => {
-            if (!socket.destroyed) socket.write(`${JSON.stringify(a)}\n`);
-          });
-        }
-      }
-      if (buffer.length > MAX_LINE) socket.destroy();
-    });
-    socket.on('error', () => socket.destroy());
-    socket.on('close', () => sockets.delete(socket));
-  });
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(path, () => {
-      server.off('error', reject);
-      resolve({
-        path,
-        close: () =>
-          new Promise<void>((done) => {
-            for (const s of sockets) s.destroy();
-            server.close(() => {
-              rmSync(path, { force: true });
-              done();
-            });
-          }),
-      });
-    });
-  });
+  return serveJsonLines(path, 'CONTROL', (request) => answer(target, request));
 }
 
 /** One request to a control socket; rejects on a connection error or after `timeoutMs`. */

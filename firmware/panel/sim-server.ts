@@ -18,8 +18,8 @@ import type { GpioRoles } from '../../board/types.ts';
 import type { Clock, Timer } from '../../hal/clock/types.ts';
 import type { SimGpioChip } from '../../hal/gpio/sim.ts';
 import type { Level } from '../../hal/gpio/types.ts';
+import { type JsonLinesServer, serveJsonLines } from '../runtime/jsonl-server.ts';
 import { PanelError } from './errors.ts';
-import { type JsonLinesServer, serveJsonLines } from './jsonl-server.ts';
 import { LedObserver } from './observe.ts';
 import type { PanelSnapshot } from './service.ts';
 import { BUTTON_NAMES, type ButtonName } from './types.ts';
@@ -112,7 +112,7 @@ export async function serveSimPanel(o: SimPanelServerOptions): Promise<SimPanelS
 
   let server: JsonLinesServer;
   try {
-    server = await serveJsonLines(o.path, handler);
+    server = await serveJsonLines(o.path, 'PANEL', handler);
   } catch (err) {
     observer.close();
     throw err;

@@ -12,7 +12,7 @@ import { type ControlServer, startControl } from '../../firmware/cluster/control
 import type { AlarmCode, Command, LinkStatus, Role } from '../../firmware/cluster/types.ts';
 import type { ApplianceLink } from '../../firmware/panel/appliance.ts';
 import { PanelError } from '../../firmware/panel/errors.ts';
-import { type JsonLinesServer, serveJsonLines } from '../../firmware/panel/jsonl-server.ts';
+import { type JsonLinesServer, serveJsonLines } from '../../firmware/runtime/jsonl-server.ts';
 
 export interface StatusShape {
   role: Role;
@@ -95,7 +95,7 @@ export async function fakeCluster(path: string, initial: StatusShape) {
 /** A supervisor control socket as appliance.md describes it. */
 export async function fakeSupervisor(path: string, initial: SupervisorShape) {
   const state = { status: initial, requests: [] as unknown[] };
-  const server: JsonLinesServer = await serveJsonLines(path, (req) => {
+  const server: JsonLinesServer = await serveJsonLines(path, 'PANEL', (req) => {
     state.requests.push(req);
     const op = (req as { op?: unknown }).op;
     if (op === 'status') return state.status;

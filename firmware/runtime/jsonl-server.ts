@@ -1,7 +1,9 @@
 /**
- * A Unix socket speaking JSON lines, one answer per request line (the shape of the cluster's control
- * socket): the handler's result is sent as `{"ok": result}`, a thrown error as `{"error": {code, message}}`.
- * Bad input is answered, never thrown; a line longer than 64 KiB closes that connection.
+ * A Unix socket speaking JSON lines, one answer per request line: the control sockets of the cluster, the
+ * supervisor and the simulated panel. The handler's result is sent as `{"ok": result}`, a thrown error as
+ * `{"error": {code, message}}` (its `code`, or `<prefix>_FAILED`); a line that is not JSON gets
+ * `<prefix>_BAD_REQUEST`. Bad input is answered, never thrown; a line longer than 64 KiB closes that
+ * connection. `controlRequest` (firmware/cluster/control.ts) is the client.
  */
 import { rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
@@ -13,24 +15,29 @@ export interface JsonLinesServer {
 
 const MAX_LINE = 64 * 1024;
 
-async function answer(handler: (request: unknown) => unknown, line: string): Promise<unknown> {
+export type JsonLinesHandler = (request: unknown) => unknown;
+
+async function answer(handler: JsonLinesHandler, codes: string, line: string): Promise<unknown> {
   let request: unknown;
   try {
     request = JSON.parse(line);
   } catch {
-    return { error: { code: 'PANEL_BAD_REQUEST', message: `not JSON: ${line.slice(0, 80)}` } };
+    return { error: { code: `${codes}_BAD_REQUEST`, message: `not JSON: ${line.slice(0, 80)}` } };
   }
   try {
     return { ok: (await handler(request)) ?? null };
   } catch (err) {
-    const code = typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : 'PANEL_FAILED';
+    const code =
+      typeof err === 'object' && err !== null && 'code' in err ? String(err.code) : `${codes}_FAILED`;
     return { error: { code, message: err instanceof Error ? err.message : String(err) } };
   }
 }
 
+/** Serves `handler` on `path` (replacing a stale socket file); `codes` prefixes the error codes it makes. */
 export function serveJsonLines(
   path: string,
-  handler: (request: unknown) => unknown,
+  codes: string,
+  handler: JsonLinesHandler,
 ): Promise<JsonLinesServer> {
   rmSync(path, { force: true });
   const sockets = new Set<Socket>();
@@ -44,7 +51,7 @@ export function serveJsonLines(
         const line = buffer.slice(0, nl).trim();
         buffer = buffer.slice(nl + 1);
         if (line === '') continue;
-        void answer(handler, line).then((a) => {
+        void answer(handler, codes, line).then((a) => {
           if (!socket.destroyed) socket.write(`${JSON.stringify(a)}\n`);
         });
       }
