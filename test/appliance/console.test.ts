@@ -83,9 +83,9 @@ if (canRun('the appliance console on the testbed', { root: true, tools: ['ip', '
       assert.match(traffic, /web/);
 
       term.markNow();
-    await term.send('failover\r');
-    await term.waitFor(/Hand the active role over to the peer\? \[y\/N\]/);
-    const out = (await term.run('y', { timeoutMs: 10_000 })).join('\n');
+      await term.send('failover\r');
+      await term.waitFor(/Hand the active role over to the peer\? \[y\/N\]/);
+      const out = (await term.run('y', { timeoutMs: 10_000 })).join('\n');
       assert.match(out, /standby/i, out);
       await until('B ACTIVE', async () =>
         (await clusterStatus(tb.topology, 'b'))?.role === 'ACTIVE' ? true : undefined,
