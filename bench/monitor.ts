@@ -82,8 +82,19 @@ setTimeout(() => { const iv = setInterval(burst, 10); const c0 = cpu(); const t0
   setTimeout(() => { clearInterval(iv); console.log(((cpu() - c0) / ${CLK_TCK}) / ((performance.now() - t0) / 1000) * 100); }, ${MEASURE_MS}); }, 1000);
 `;
 
-async function floorPercent(tb: Testbed): Promise<number> {
-  const { stdout } = await tb.exec('a', [process.execPath, '-e', FLOOR], { timeoutMs: MEASURE_MS + 10_000 });
+/** The same on Node's bare TCP handles (what the tcp and http checks use), without net.Socket. */
+const FLOOR_HANDLE = FLOOR.replace(
+  "const { connect } = require('node:net');",
+  `const { TCP, TCPConnectWrap, constants } = process.binding('tcp_wrap');
+const done = (status, handle) => { if (status === 0) handle.reset(() => {}); else handle.close(); };
+const connect = ({ host, port }) => { const h = new TCP(constants.SOCKET); const req = new TCPConnectWrap();
+  req.oncomplete = done; h.connect(req, host, port); return { on() {}, once() {} }; };`,
+);
+
+async function floorPercent(tb: Testbed, program: string): Promise<number> {
+  const { stdout } = await tb.exec('a', [process.execPath, '-e', program], {
+    timeoutMs: MEASURE_MS + 10_000,
+  });
   return Number(stdout.trim());
 }
 
@@ -147,10 +158,14 @@ export async function run(): Promise<Figures> {
       await farm.call({ op: 'listen', host: RS1, ports, mode: 'http' });
     }
 
-    const floor = await floorPercent(tb);
+    const floor = await floorPercent(tb, FLOOR);
+    const floorHandle = await floorPercent(tb, FLOOR_HANDLE);
 
     // TCP checks.
-    monitor = MonitorProcess.start(tb.ns('a'), dir, config('tcp'), 42);
+    // BENCH_MONITOR_PROF=<dir>: a V8 CPU profile of the monitor process, written there when it stops.
+    const prof = process.env.BENCH_MONITOR_PROF;
+    const nodeArgs = prof ? ['--cpu-prof', '--cpu-prof-dir', prof, '--cpu-prof-interval', '500'] : [];
+    monitor = MonitorProcess.start(tb.ns('a'), dir, config('tcp'), 42, nodeArgs);
     const m = monitor;
     const initial = await waitCount(
       m,
@@ -198,6 +213,7 @@ export async function run(): Promise<Figures> {
       fall: FALL,
       'host load average (1 min) at the end': Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
       'floor: bare Node, same TCP connects (% of one core)': floor,
+      'floor: the same on bare TCP handles (% of one core)': floorHandle,
       'monitor CPU, TCP checks (% of one core)': tcpCpu.total,
       '  of which user (%)': tcpCpu.user,
       '  of which system (%)': tcpCpu.system,

@@ -15,6 +15,11 @@ import type {
 import type { MonitorPlan } from './plan.ts';
 import { PVec } from './pvec.ts';
 
+/** A check's next deadline: its probe's timeout while one is in flight, else when the next is due. */
+export function deadlineOf(c: CheckState): number {
+  return c.probe === undefined ? c.dueAt : c.probe.deadline;
+}
+
 export class Draft {
   now: number;
   rng: RngState;
@@ -23,6 +28,8 @@ export class Draft {
   /** The checks as the step began, and the ones it changed (read through `check()`). */
   private baseChecks: PVec<CheckState>;
   private changedChecks: Map<number, CheckState> | undefined;
+  /** The deadlines as the step began; the changed ones follow from changedChecks. */
+  baseDeadlines: PVec<number>;
   servers: readonly ServerState[];
   services: readonly ServiceState[];
   components: readonly ComponentState[];
@@ -45,6 +52,7 @@ export class Draft {
     this.nextProbeId = s.nextProbeId;
     this.plan = s.plan;
     this.baseChecks = s.checks;
+    this.baseDeadlines = s.deadlines;
     this.servers = s.servers;
     this.services = s.services;
     this.components = s.components;
@@ -74,7 +82,7 @@ export class Draft {
   }
 
   setCheck(i: number, c: CheckState): void {
-    const t = c.probe === undefined ? c.dueAt : c.probe.deadline;
+    const t = deadlineOf(c);
     if (t < this.wake) this.wake = t;
     this.changedChecks ??= new Map();
     this.changedChecks.set(i, c);
@@ -113,6 +121,7 @@ export class Draft {
   ): void {
     this.baseChecks = PVec.from(checks);
     this.changedChecks = undefined;
+    this.baseDeadlines = PVec.from(checks.map(deadlineOf));
     this.servers = servers;
     this.services = services;
     this.components = components;
@@ -143,6 +152,10 @@ export class Draft {
       nextProbeId: this.nextProbeId,
       plan: this.plan,
       checks: this.currentChecks(),
+      deadlines:
+        this.changedChecks === undefined
+          ? this.baseDeadlines
+          : this.baseDeadlines.withMapped(this.changedChecks, deadlineOf),
       servers: this.servers,
       services: this.services,
       components: this.components,

@@ -111,6 +111,11 @@ export interface CoreState {
   readonly nextProbeId: number;
   readonly plan: MonitorPlan | undefined;
   readonly checks: PVec<CheckState>;
+  /**
+   * Each check's next deadline (its probe's timeout while one is in flight, else when the next is due),
+   * by check index: a tick scans these numbers instead of the check objects. Never written once frozen.
+   */
+  readonly deadlines: PVec<number>;
   readonly servers: readonly ServerState[];
   readonly services: readonly ServiceState[];
   readonly components: readonly ComponentState[];
@@ -179,6 +184,7 @@ export function initialState(seed: number, now: number): CoreState {
     nextProbeId: 1,
     plan: undefined,
     checks: PVec.from<CheckState>([]),
+    deadlines: PVec.from<number>([]),
     servers: [],
     services: [],
     components: [],
@@ -235,10 +241,11 @@ export function step(state: CoreState, event: MonitorEvent, now: number): StepRe
 /** The time at which the core wants a 'tick' (the earliest due probe or probe deadline), if any. */
 export function nextDeadline(state: CoreState): number | undefined {
   let next = Number.POSITIVE_INFINITY;
-  state.checks.forEach((c) => {
-    const t = c.probe === undefined ? c.dueAt : c.probe.deadline;
+  const deadlines = state.deadlines;
+  for (let i = 0; i < deadlines.length; i++) {
+    const t = deadlines.at(i) as number;
     if (t < next) next = t;
-  });
+  }
   return next === Number.POSITIVE_INFINITY ? undefined : next;
 }
 
@@ -248,7 +255,13 @@ export function nextDeadline(state: CoreState): number | undefined {
 function tick(d: Draft): number {
   let next = Number.POSITIVE_INFINITY;
   const count = d.checkCount;
+  const deadlines = d.baseDeadlines;
   for (let i = 0; i < count; i++) {
+    const due = deadlines.at(i) as number;
+    if (due > d.now) {
+      if (due < next) next = due;
+      continue;
+    }
     // Only index i is written while i is visited, so the step's starting table is current here.
     let c = d.baseCheck(i) as CheckState;
     if (c.probe !== undefined) {

@@ -46,6 +46,11 @@ export class PVec<T> implements Iterable<T> {
 
   /** A new vector with the items at the changed indices replaced (each touched chunk copied once). */
   withAll(changes: ReadonlyMap<number, T>): PVec<T> {
+    return this.withMapped(changes, (v) => v);
+  }
+
+  /** Like withAll, with each changed item made from the change's value by `item`. */
+  withMapped<U>(changes: ReadonlyMap<number, U>, item: (change: U) => T): PVec<T> {
     if (changes.size === 0) return this;
     const chunks = this.chunks.slice();
     const copied = new Set<number>();
@@ -57,7 +62,7 @@ export class PVec<T> implements Iterable<T> {
         chunks[c] = (chunks[c] as readonly T[]).slice();
         copied.add(c);
       }
-      (chunks[c] as T[])[i & MASK] = value;
+      (chunks[c] as T[])[i & MASK] = item(value);
     }
     return new PVec(chunks, this.length);
   }

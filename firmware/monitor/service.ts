@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { abortError } from '../../hal/errors.ts';
 import { Alerter } from './alerts/alerter.ts';
 import { alertFor } from './alerts/events.ts';
+import { ProbeContext } from './checks/context.ts';
 import { errorText } from './checks/spec.ts';
 import type { CheckDrivers, ProbeResult } from './checks/types.ts';
 import { resolveConfig } from './config.ts';
@@ -73,15 +74,18 @@ function needDrivers(plan: MonitorPlan, drivers: MonitorDrivers): void {
 
 type ProbeAction = Extract<MonitorAction, { type: 'probe' }>;
 
-/** One probe in a pool (a class, so a probe costs no closures). */
-class ProbeJob implements PoolJob {
-  readonly controller = new AbortController();
+/** One probe in a pool, and its run context (no AbortController unless the check asks for a signal). */
+class ProbeJob extends ProbeContext implements PoolJob {
+  started = 0;
 
   constructor(
     private readonly owner: Monitor,
     readonly action: ProbeAction,
     readonly pool: ProbePool,
-  ) {}
+    drivers: CheckDrivers,
+  ) {
+    super(action.timeoutMs, drivers);
+  }
 
   get id(): number {
     return this.action.probe;
@@ -89,6 +93,15 @@ class ProbeJob implements PoolJob {
 
   run(): Promise<void> {
     return this.owner.runProbe(this);
+  }
+
+  readonly settled = (result: ProbeResult): void => this.owner.probeSettled(this, result);
+
+  readonly crashed = (err: unknown): void => this.owner.probeSettled(this, this.crashResult(err));
+
+  crashResult(err: unknown): ProbeResult {
+    const latencyMs = this.drivers.clock.now() - this.started;
+    return { ok: false, latencyMs, reason: `check crashed: ${errorText(err)}` };
   }
 
   startedLate(): void {
@@ -264,7 +277,7 @@ class Monitor implements MonitorHandle {
         if (running === undefined) return;
         this.probes.delete(action.probe);
         running.pool.drop(action.probe);
-        running.controller.abort();
+        running.abort();
         return;
       }
       case 'check':
@@ -331,32 +344,29 @@ class Monitor implements MonitorHandle {
 
   private launch(action: ProbeAction): void {
     const pool = action.kind.runsProgram ? this.scriptPool : this.pool;
-    const job = new ProbeJob(this, action, pool);
+    const job = new ProbeJob(this, action, pool, this.checkDrivers);
     this.probes.set(action.probe, job);
     this.counters.probesStarted++;
     if (!pool.submit(job)) this.feed({ type: 'queued', check: action.check, probe: action.probe });
   }
 
-  /** Runs one probe for its job; a result for a probe the core already gave up on is dropped. */
-  async runProbe(job: ProbeJob): Promise<void> {
-    const { action, controller } = job;
-    if (controller.signal.aborted) return;
-    const started = this.drivers.clock.now();
-    let result: ProbeResult;
+  /** Runs one probe for its job (its promise settles when the probe does, never rejecting). */
+  runProbe(job: ProbeJob): Promise<void> {
+    if (job.aborted) return Promise.resolve();
+    job.started = this.drivers.clock.now();
+    let running: Promise<ProbeResult>;
     try {
-      result = await action.kind.run(action.target, action.spec, {
-        signal: controller.signal,
-        timeoutMs: action.timeoutMs,
-        drivers: this.checkDrivers,
-      });
+      running = job.action.kind.run(job.action.target, job.action.spec, job);
     } catch (err) {
-      result = {
-        ok: false,
-        latencyMs: this.drivers.clock.now() - started,
-        reason: `check crashed: ${errorText(err)}`,
-      };
+      running = Promise.resolve(job.crashResult(err));
     }
-    if (this.probes.get(action.probe) !== job) return; // timed out or aborted
+    return running.then(job.settled, job.crashed);
+  }
+
+  /** A probe's result goes to the core, unless the core already gave up on it (timed out or aborted). */
+  probeSettled(job: ProbeJob, result: ProbeResult): void {
+    const { action } = job;
+    if (this.probes.get(action.probe) !== job) return;
     this.probes.delete(action.probe);
     this.counters.probesCompleted++;
     this.feed({ type: 'result', check: action.check, probe: action.probe, result });
@@ -389,7 +399,7 @@ class Monitor implements MonitorHandle {
     this.unsubscribe?.();
     this.pool.clear();
     this.scriptPool.clear();
-    for (const running of this.probes.values()) running.controller.abort();
+    for (const running of this.probes.values()) running.abort();
     this.probes.clear();
     await this.linkWatch;
     await Promise.all([this.pool.idle(), this.scriptPool.idle()]);

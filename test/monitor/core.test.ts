@@ -3,6 +3,7 @@ import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
 import { resolveConfig } from '../../firmware/monitor/config.ts';
 import { initialState, nextDeadline, step } from '../../firmware/monitor/core.ts';
+import { deadlineOf } from '../../firmware/monitor/core-draft.ts';
 import { MonitorError } from '../../firmware/monitor/errors.ts';
 import { Rng } from '../../hal/sim/rng.ts';
 import { FAIL, Harness, OK, type ProbeAction } from './support/core-harness.ts';
@@ -472,6 +473,11 @@ seeded('invariants hold over 200 seeded schedules of answers, failures and hangs
       return outcome;
     };
     h.runUntil(5000);
+    // The tick's deadline table agrees with the checks it stands for.
+    [...h.state.checks].forEach((c, i) => {
+      assert.is(h.state.deadlines.at(i), deadlineOf(c), `${where}: deadline of check ${i}`);
+    });
+    assert.is(h.state.deadlines.length, h.state.checks.length, where);
     const last = new Map<string, string>();
     for (const { action } of h.actions('server')) {
       const r = action.record;

@@ -48,6 +48,16 @@ reader('no body wanted: done at the end of the head', () => {
   });
 });
 
+reader('no body wanted: the status line alone decides, headers are not waited for', () => {
+  const r = new ResponseReader({ ...opts, wantBody: false });
+  assert.equal(r.push(Buffer.from('HTTP/1.1 200')), { state: 'more' });
+  assert.equal(done(r.push(Buffer.from(' OK\r\nContent-Le'))), { status: 200, body: undefined });
+  const bad = new ResponseReader({ ...opts, wantBody: false });
+  const out = bad.push(Buffer.from('SSH-2.0-OpenSSH_9.2\r\n'));
+  assert.is(out.state, 'error');
+  if (out.state === 'error') assert.match(out.error, /not an HTTP\/1\.x status line: "SSH-2\.0/);
+});
+
 reader('HEAD, 204 and 304 have no body', () => {
   assert.equal(done(read('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n', 5, { ...opts, head: true })), {
     status: 200,

@@ -9,6 +9,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { z } from 'zod';
 import { type ReadOutcome, ResponseReader } from './http-response.ts';
 import { closeHard, Stopwatch, socketReason, whileRunning } from './net-util.ts';
+import { available, type ExchangeOwner, TcpExchange } from './tcp-handle.ts';
 import type { CheckTarget, ProbeResult, RunContext } from './types.ts';
 
 const STATUS_RANGE = /^([1-5]\d\d)-([1-5]\d\d)$/;
@@ -129,8 +130,106 @@ export function requestText(spec: HttpSpec, host: string): string {
   return `${text}\r\n`;
 }
 
+/** The request for a target, made once per target and spec (targets live as long as their check). */
+const requests = new WeakMap<CheckTarget, { spec: HttpSpec; host: string; text: string }>();
+
+function requestFor(
+  spec: HttpSpec,
+  target: CheckTarget,
+  defaultPort: number,
+): { host: string; text: string } {
+  const cached = requests.get(target);
+  if (cached !== undefined && cached.spec === spec) return cached;
+  const host = hostHeader(spec, target, defaultPort);
+  const made = { spec, host, text: requestText(spec, host) };
+  requests.set(target, made);
+  return made;
+}
+
 /** One request on a fresh connection; resolves with a judged result and never rejects. */
-export async function httpProbe(
+export function httpProbe(
+  target: CheckTarget,
+  spec: HttpSpec,
+  context: RunContext,
+  tls: TlsOptions | undefined,
+): Promise<ProbeResult> {
+  if (tls === undefined && available()) {
+    return new Promise((resolve) => new PlainHttpProbe(target, spec, context, resolve));
+  }
+  return viaSocket(target, spec, context, tls);
+}
+
+/** A plain HTTP request on a bare TCP handle (a class: no closures per probe). */
+class PlainHttpProbe implements ExchangeOwner {
+  private readonly watch: Stopwatch;
+  private readonly reader: ResponseReader;
+  private readonly request: string;
+  private readonly url: string;
+  private readonly exchange: TcpExchange;
+  private done = false;
+
+  constructor(
+    target: CheckTarget,
+    private readonly spec: HttpSpec,
+    private readonly context: RunContext,
+    private readonly resolve: (r: ProbeResult) => void,
+  ) {
+    this.watch = new Stopwatch(context.drivers.clock);
+    const { host, text } = requestFor(spec, target, 80);
+    this.request = text;
+    this.url = `http://${host}${spec.path}`;
+    this.reader = new ResponseReader({
+      wantBody: spec.method === 'GET' && (spec.bodyRegex !== undefined || spec.bodyDigest !== undefined),
+      maxBodyBytes: spec.maxBodyBytes,
+      head: spec.method === 'HEAD',
+    });
+    this.exchange = new TcpExchange(target.address, spec.port ?? target.port, this);
+    if (!this.done) context.onAbort(this.onAbort);
+  }
+
+  private readonly onAbort = (): void => this.finish(this.watch.fail(`${this.url}: timed out`));
+
+  private finish(result: ProbeResult): void {
+    if (this.done) return;
+    this.done = true;
+    this.exchange?.close();
+    this.context.onAbort(undefined);
+    this.resolve(result);
+  }
+
+  private judge(outcome: ReadOutcome): void {
+    if (outcome.state !== 'more') this.finish(judgeResponse(outcome, this.spec, this.url, this.watch));
+  }
+
+  connected(): string {
+    return this.request;
+  }
+
+  data(bytes: Buffer): void {
+    this.judge(this.reader.push(bytes));
+  }
+
+  ended(): void {
+    this.judge(this.reader.end());
+    this.finish(this.watch.fail(`${this.url}: connection closed early`));
+  }
+
+  failed(code: string): void {
+    this.finish(this.watch.fail(`${this.url}: ${code}`));
+  }
+}
+
+function judgeResponse(outcome: ReadOutcome, spec: HttpSpec, url: string, watch: Stopwatch): ProbeResult {
+  if (outcome.state === 'error') return watch.fail(`${url}: ${outcome.error}`);
+  if (outcome.state === 'more') return watch.fail(`${url}: connection closed early`);
+  if (!statusAccepted(outcome.status, spec.expectStatus)) {
+    return watch.fail(`${url} answered ${outcome.status}, expected ${spec.expectStatus.join(', ')}`);
+  }
+  return judgeBody(outcome.body, spec, url, outcome.status, watch);
+}
+
+/** The same on a net.Socket or a TLS socket. */
+async function viaSocket(
   target: CheckTarget,
   spec: HttpSpec,
   context: RunContext,
@@ -159,17 +258,11 @@ export async function httpProbe(
   try {
     return await whileRunning(
       signal,
-      () => socket.destroy(),
+      () => closeHard(socket),
       () =>
         new Promise<ProbeResult>((resolve) => {
           const judge = (outcome: ReadOutcome): void => {
-            if (outcome.state === 'more') return;
-            if (outcome.state === 'error') resolve(watch.fail(`${url}: ${outcome.error}`));
-            else if (!statusAccepted(outcome.status, spec.expectStatus)) {
-              resolve(
-                watch.fail(`${url} answered ${outcome.status}, expected ${spec.expectStatus.join(', ')}`),
-              );
-            } else resolve(judgeBody(outcome.body, spec, url, outcome.status, watch));
+            if (outcome.state !== 'more') resolve(judgeResponse(outcome, spec, url, watch));
           };
           socket.once(tls ? 'secureConnect' : 'connect', () => socket.write(requestText(spec, host)));
           socket.on('data', (chunk: Buffer) => judge(reader.push(chunk)));

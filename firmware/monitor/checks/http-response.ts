@@ -1,6 +1,7 @@
 /**
  * An HTTP/1.x response reader for health checks, without sockets: feed it bytes as they arrive, then
- * `end()` when the peer closes. It reads the status line and headers, then (when the body is wanted) a
+ * `end()` when the peer closes. Without a body to judge it reads the status line only; with one, the
+ * status line and headers, then a
  * body framed by Content-Length, chunked transfer coding, or the end of the connection. Bounded: headers
  * over 16 KiB or a body over `maxBodyBytes` stop it with an error. Much lighter than node:http's client
  * for thousands of short exchanges a second, and it never throws on bad input: it reports it.
@@ -9,6 +10,7 @@
 const MAX_HEAD = 16 * 1024;
 const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
+const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/;
 
 export type ReadOutcome =
   | { readonly state: 'more' }
@@ -62,6 +64,7 @@ export class ResponseReader {
   }
 
   private readHead(): ReadOutcome {
+    if (!this.options.wantBody) return this.readStatusOnly();
     const end = this.buffer.indexOf(HEAD_END);
     if (end < 0) {
       if (this.buffer.length > MAX_HEAD)
@@ -69,7 +72,7 @@ export class ResponseReader {
       return MORE;
     }
     const lines = this.buffer.toString('latin1', 0, end).split('\r\n');
-    const m = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/.exec(lines[0] ?? '');
+    const m = STATUS_LINE.exec(lines[0] ?? '');
     if (!m)
       return {
         state: 'error',
@@ -105,6 +108,22 @@ export class ResponseReader {
     else if (length !== undefined) this.framing = { kind: 'length', left: length };
     else this.framing = { kind: 'close' };
     return this.readBody();
+  }
+
+  /** Without a body to judge, the status line is all the check needs: the headers are not read. */
+  private readStatusOnly(): ReadOutcome {
+    const eol = this.buffer.indexOf(CRLF);
+    if (eol < 0) {
+      if (this.buffer.length > MAX_HEAD)
+        return { state: 'error', error: `response head longer than ${MAX_HEAD} bytes` };
+      return MORE;
+    }
+    const line = this.buffer.toString('latin1', 0, eol);
+    const m = STATUS_LINE.exec(line);
+    if (!m)
+      return { state: 'error', error: `not an HTTP/1.x status line: ${JSON.stringify(line.slice(0, 60))}` };
+    this.status = Number(m[1]);
+    return { state: 'done', status: this.status, body: undefined };
   }
 
   private readBody(): ReadOutcome {

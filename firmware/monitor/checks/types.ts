@@ -28,6 +28,14 @@ export interface CheckDrivers {
 export interface RunContext {
   /** Aborts the probe (the core's timeout, or shutdown): the probe must stop and release what it holds. */
   readonly signal: AbortSignal;
+  /** True once the probe has been aborted (reading it never creates the signal). */
+  readonly aborted: boolean;
+  /**
+   * A cheaper way to hear of the abort than a listener on `signal` (which is made on first use): `fn`
+   * runs once when the probe is aborted, at once if it already was. One slot: a later call replaces the
+   * callback, `undefined` clears it.
+   */
+  onAbort(fn: (() => void) | undefined): void;
   /** The check's timeout in ms; `signal` aborts when it passes. Probes that need a number (ping) use it. */
   readonly timeoutMs: number;
   readonly drivers: CheckDrivers;

@@ -6,6 +6,7 @@
  * monitor core would (the reply's `ms` shows how long the run took to settle after that).
  */
 import { createInterface } from 'node:readline';
+import { ProbeContext } from '../../../firmware/monitor/checks/context.ts';
 import { findKind } from '../../../firmware/monitor/checks/index.ts';
 import type { CheckTarget } from '../../../firmware/monitor/checks/types.ts';
 import { LinuxClock } from '../../../hal/clock/linux.ts';
@@ -26,16 +27,12 @@ async function probe(req: Request): Promise<unknown> {
   const kind = findKind(name);
   if (!kind) throw new Error(`no check kind ${name}`);
   const spec = kind.parse(fields);
-  const controller = new AbortController();
-  const timer = clock.setTimer(req.timeoutMs, () => controller.abort());
+  const context = new ProbeContext(req.timeoutMs, { clock, pinger });
+  const timer = clock.setTimer(req.timeoutMs, () => context.abort());
   const started = clock.now();
   try {
-    const result = await kind.run(req.target, spec, {
-      signal: controller.signal,
-      timeoutMs: req.timeoutMs,
-      drivers: { clock, pinger },
-    });
-    return { result, ms: clock.now() - started, aborted: controller.signal.aborted };
+    const result = await kind.run(req.target, spec, context);
+    return { result, ms: clock.now() - started, aborted: context.aborted };
   } finally {
     timer.cancel();
   }

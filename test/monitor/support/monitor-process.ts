@@ -47,16 +47,25 @@ export class MonitorProcess {
     return this.child.pid as number;
   }
 
-  /** Writes `config` to `<dir>/monitor.json` and starts the monitor on it inside `ns`. */
-  static start(ns: string, dir: string, config: unknown, seed = 1): MonitorProcess {
+  /**
+   * Writes `config` to `<dir>/monitor.json` and starts the monitor on it inside `ns`. `nodeArgs` go to
+   * node before the program (e.g. `--cpu-prof`).
+   */
+  static start(
+    ns: string,
+    dir: string,
+    config: unknown,
+    seed = 1,
+    nodeArgs: readonly string[] = [],
+  ): MonitorProcess {
     const path = join(dir, 'monitor.json');
     writeFileSync(path, JSON.stringify(config));
-    const argv = inNamespace(ns, join(REPO, 'firmware', 'monitor', 'main.ts'), [
-      '--config',
-      path,
-      '--seed',
-      String(seed),
-    ]);
+    const argv = inNamespace(
+      ns,
+      join(REPO, 'firmware', 'monitor', 'main.ts'),
+      ['--config', path, '--seed', String(seed)],
+      nodeArgs,
+    );
     const [cmd, ...args] = argv as [string, ...string[]];
     return new MonitorProcess(spawn(cmd, args, { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] }));
   }

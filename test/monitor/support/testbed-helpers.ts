@@ -7,9 +7,14 @@ import { LineChild } from './line-child.ts';
 const here = import.meta.dirname;
 export const REPO = join(here, '..', '..', '..');
 
-/** A node program of this repo started in namespace `ns`. */
-export function inNamespace(ns: string, program: string, args: readonly string[] = []): string[] {
-  return ['ip', 'netns', 'exec', ns, process.execPath, '--import', 'tsx', program, ...args];
+/** A node program of this repo started in namespace `ns` (`nodeArgs` go to node itself). */
+export function inNamespace(
+  ns: string,
+  program: string,
+  args: readonly string[] = [],
+  nodeArgs: readonly string[] = [],
+): string[] {
+  return ['ip', 'netns', 'exec', ns, process.execPath, ...nodeArgs, '--import', 'tsx', program, ...args];
 }
 
 export function startFarm(ns: string): Promise<LineChild> {
