@@ -1,30 +1,20 @@
 /**
  * The Linux net driver: iproute2 for reading (`ip -j`) and changing links, addresses, neighbours and
- * routes, `ip -o monitor link` for link events, and iputils `arping` for gratuitous ARP. With `netns`
- * every command runs in that network namespace (`ip -n`, `ip netns exec`).
- *
- * arping (iputils 20221126) takes whole seconds for -i and lingers a full second after its last frame,
- * so each frame of a burst is its own `arping -c 1`, started on this driver's Clock: frames leave on
- * time, and a burst resolves about a second after its last frame, once that arping has confirmed it.
- * arping also counts a frame the kernel drops for want of carrier as sent, so each frame first checks.
+ * routes, `ip -o monitor link` for link events, and gratuitous ARP through a long-lived python3 helper
+ * on an AF_PACKET socket (linux-garp.ts; iputils `arping` where python3 is missing). With `netns`
+ * every command runs in that network namespace (`ip -n`, `ip netns exec`). Frames of a burst leave on
+ * this driver's Clock; a frame due while the link has no carrier is skipped.
  */
 import { LinuxClock } from '../clock/linux.ts';
 import type { Clock } from '../clock/types.ts';
 import { abortError, HalError } from '../errors.ts';
-import { checkAnnounce, checkAnnounceLink } from './announce-check.ts';
-import { runBurst } from './burst.ts';
+import { checkAnnounce } from './announce-check.ts';
 import { NetLifecycle } from './lifecycle.ts';
 import { diffLink } from './link-diff.ts';
 import { LinuxTools } from './linux-exec.ts';
+import { type GarpSender, LinuxGarp } from './linux-garp.ts';
 import { MonitorProcess } from './linux-monitor.ts';
-import {
-  linkDoesArp,
-  parseAddresses,
-  parseLinks,
-  parseMonitorLine,
-  parseNeighbours,
-  parseRoutes,
-} from './linux-parse.ts';
+import { parseAddresses, parseLinks, parseMonitorLine, parseNeighbours, parseRoutes } from './linux-parse.ts';
 import type {
   AddAddressOptions,
   AddressInfo,
@@ -48,6 +38,12 @@ export interface LinuxNetOptions {
   clock?: Clock;
   /** How long a link monitor may take to subscribe. Default 5000 ms. */
   monitorReadyMs?: number;
+  /** 'arping' sends gratuitous ARP with a process per frame instead of the helper. Default 'helper'. */
+  garpSender?: GarpSender;
+  /** The gratuitous-ARP helper's interpreter. Default 'python3'; one that cannot start means arping. */
+  python?: string;
+  /** Where the one fall-back warning goes. Default: stderr. */
+  warn?: (message: string) => void;
 }
 
 const ADDRESS_PRESENT = /File exists|already assigned/;
@@ -60,6 +56,8 @@ export class LinuxNet implements NetDriver {
   private readonly host: string;
   private readonly readyMs: number;
   private readonly life: NetLifecycle;
+  private readonly garp: LinuxGarp;
+  private closing: Promise<void> | undefined;
 
   constructor(options: LinuxNetOptions = {}) {
     this.tools = new LinuxTools(options.netns);
@@ -67,6 +65,14 @@ export class LinuxNet implements NetDriver {
     this.host = options.netns === undefined ? 'host' : `netns ${options.netns}`;
     this.readyMs = options.monitorReadyMs ?? 5000;
     this.life = new NetLifecycle(this.host);
+    this.garp = new LinuxGarp({
+      tools: this.tools,
+      netns: options.netns,
+      where: this.host,
+      sender: options.garpSender ?? 'helper',
+      python: options.python,
+      warn: options.warn ?? ((m) => process.stderr.write(`${m}\n`)),
+    });
   }
 
   async links(): Promise<LinkInfo[]> {
@@ -127,6 +133,7 @@ export class LinuxNet implements NetDriver {
   async addresses(link?: string): Promise<AddressInfo[]> {
     this.life.checkOpen();
     if (link !== undefined) checkLinkName(link);
+    this.garp.warm();
     const dev = link === undefined ? [] : ['dev', link];
     const { stdout } = await this.tools.ip(
       ['-j', 'addr', 'show', ...dev],
@@ -140,6 +147,7 @@ export class LinuxNet implements NetDriver {
     checkLinkName(link);
     const parsed = parseCidr(cidr);
     const label = checkLabel(link, parsed.family, options.label);
+    if (parsed.family === 'inet') this.garp.warm();
     await this.tools.ip(
       ['addr', 'add', parsed.cidr, 'dev', link, ...(label === undefined ? [] : ['label', label])],
       {
@@ -162,38 +170,8 @@ export class LinuxNet implements NetDriver {
   async announce(link: string, ip: string, options: AnnounceOptions = {}): Promise<AnnounceResult> {
     this.life.checkOpen();
     const { vip, plan } = checkAnnounce(link, ip, options);
-    const { stdout } = await this.tools.ip(
-      ['-j', 'addr', 'show', 'dev', link],
-      this.how('announce on', link),
-    );
-    checkAnnounceLink(link, vip, {
-      doesArp: linkDoesArp(stdout, link),
-      adminUp: parseLinks(stdout).some((l) => l.name === link && l.adminUp),
-      hasAddress: parseAddresses(stdout).some((a) => a.address === vip.address),
-    });
-    const mode = plan.form === 'reply' ? '-A' : '-U';
-    const sent = await runBurst(
-      this.clock,
-      {
-        count: plan.count,
-        intervalMs: plan.intervalMs,
-        signal: this.life.signalWith(options.signal),
-        device: link,
-      },
-      async (_index, signal) => {
-        const now = await this.tools.ip(['-j', 'link', 'show', 'dev', link], {
-          ...this.how('announce on', link),
-          signal,
-        });
-        if (!parseLinks(now.stdout).some((l) => l.name === link && l.carrier)) return false;
-        const out = await this.tools.tool(['arping', mode, '-c', '1', '-I', link, vip.address], {
-          ...this.how(`announce ${vip.address} on`, link),
-          signal,
-          timeoutMs: 10_000,
-        });
-        return Number(/Sent (\d+) probe/.exec(out.stdout)?.[1] ?? 0) > 0;
-      },
-    );
+    const burst = { link, vip, form: plan.form, count: plan.count, intervalMs: plan.intervalMs };
+    const sent = await this.garp.announce(burst, this.clock, this.life.signalWith(options.signal));
     return { sent };
   }
 
@@ -244,7 +222,13 @@ export class LinuxNet implements NetDriver {
   }
 
   close(): Promise<void> {
-    return this.life.close();
+    this.closing ??= this.life.close().then(() => this.garp.close());
+    return this.closing;
+  }
+
+  /** Which sender gratuitous ARP uses now ('arping' after a fall-back), and the helper's PID. */
+  get garpSender(): { sender: GarpSender; pid: number | undefined } {
+    return { sender: this.garp.sender, pid: this.garp.helperPid };
   }
 
   private how(action: string, device: string): { action: string; device: string; signal: AbortSignal } {

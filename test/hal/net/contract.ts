@@ -593,8 +593,10 @@ export function netContract(label: string, makeHarness: () => Promise<NetHarness
     const { b } = h.drivers;
     const burst = b.announce(h.links.b, B_IP, { count: 5, intervalMs: 400 });
     await h.wait(50);
+    // Handled before close() resolves: closing may wait for child processes to exit.
+    const outcome = rejects(h.settle(burst, 3000), withCode('HAL_CANCELED'));
     await b.close();
-    await rejects(h.settle(burst, 3000), withCode('HAL_CANCELED'));
+    await outcome;
   });
 
   closing.run();

@@ -43,6 +43,7 @@ async function until(what: string, check: () => Promise<boolean>, limitMs = 3000
 interface Lan {
   ns: { a: string; b: string; client: string };
   harness: NetHarness;
+  linux: { a: LinuxNet; b: LinuxNet; client: LinuxNet };
 }
 
 if (canRun('net in namespaces', { root: true, tools: ['ip', 'arping', 'tcpdump', 'ping'] })) {
@@ -100,7 +101,7 @@ if (canRun('net in namespaces', { root: true, tools: ['ip', 'arping', 'tcpdump',
         for (const n of [ns.a, ns.b, ns.client]) await deleteNetns(n);
       },
     };
-    return { ns, harness };
+    return { ns, harness, linux: drivers };
   };
 
   netContract('linux', async () => (await makeLan()).harness);
@@ -115,9 +116,7 @@ if (canRun('net in namespaces', { root: true, tools: ['ip', 'arping', 'tcpdump',
     await ctx.lan?.harness.close();
   });
 
-  wire('tcpdump on the client sees both forms, on time, from the new owner', async ({ lan }) => {
-    const { a } = lan.harness.drivers;
-    const vip = '10.77.0.64';
+  const bothForms = async (lan: Lan, a: LinuxNet, vip: string): Promise<void> => {
     await a.addAddress('tnda0', `${vip}/24`);
     const mac = (await a.links()).find((l) => l.name === 'tnda0')?.mac ?? '';
     const cap = captureArp(lan.ns.client, 'tndbr0', `arp and host ${vip}`, 4, 8000);
@@ -141,20 +140,140 @@ if (canRun('net in namespaces', { root: true, tools: ['ip', 'arping', 'tcpdump',
     const gaps = [1, 2].map((i) => ((frames[i]?.time ?? 0) - (frames[i - 1]?.time ?? 0)) * 1000);
     for (const gap of gaps) assert.ok(gap > 200 && gap < 500, `frames ${gap.toFixed(0)} ms apart, not ~300`);
     await a.removeAddress('tnda0', `${vip}/24`);
+  };
+
+  wire('the helper: tcpdump on the client sees both forms, on time, from the new owner', async ({ lan }) => {
+    const { a } = lan.linux;
+    await bothForms(lan, a, '10.77.0.64');
+    assert.is(a.garpSender.sender, 'helper');
+  });
+
+  wire('arping (the fall-back) sends the very same frames', async ({ lan }) => {
+    const a = new LinuxNet({ netns: lan.ns.a, garpSender: 'arping' });
+    try {
+      await bothForms(lan, a, '10.77.0.65');
+      assert.equal(a.garpSender, { sender: 'arping', pid: undefined });
+    } finally {
+      await a.close();
+    }
   });
 
   wire('an aborted burst leaves no arping behind', async ({ lan }) => {
-    const { a } = lan.harness.drivers;
+    const a = new LinuxNet({ netns: lan.ns.a, garpSender: 'arping' });
+    const before = (await pidsIn(lan.ns.a)).length;
     const ac = new AbortController();
     const burst = a.announce('tnda0', '10.77.0.1', { count: 10, intervalMs: 200, signal: ac.signal });
     await realSleep(300);
-    assert.ok((await pidsIn(lan.ns.a)).length > 0, 'arping runs in the namespace');
+    assert.ok((await pidsIn(lan.ns.a)).length > before, 'arping runs in the namespace');
     ac.abort();
     await rejects(within(burst), withCode('HAL_CANCELED'));
-    await until('arping gone', async () => (await pidsIn(lan.ns.a)).length === 0);
+    await until('arping gone', async () => (await pidsIn(lan.ns.a)).length === before);
+    await a.close();
   });
 
   wire.run();
+
+  // ---
+
+  const helper = suite<{ lan: Lan }>('linux: the gratuitous-ARP helper', {} as { lan: Lan });
+  helper.before(async (ctx) => {
+    ctx.lan = await makeLan();
+  });
+  helper.after(async (ctx) => {
+    await ctx.lan?.harness.close();
+  });
+
+  const firstFrame = async (lan: Lan, net: LinuxNet, ip: string): Promise<number> => {
+    const cap = captureArp(lan.ns.client, 'tndbr0', `arp and host ${ip}`, 1, 5000);
+    await within(cap.ready, 5000);
+    assert.equal(await within(net.announce('tnda0', ip)), { sent: 1 });
+    return (await within(cap.frames, 6000)).length;
+  };
+
+  helper('reading addresses starts it; it serves every burst; close() leaves no process', async ({ lan }) => {
+    const net = new LinuxNet({ netns: lan.ns.a });
+    const before = await pidsIn(lan.ns.a);
+    await net.addresses('tnda0');
+    await until('helper started', async () => (await pidsIn(lan.ns.a)).length === before.length + 1);
+    const pid = net.garpSender.pid;
+    assert.ok(pid !== undefined && (await pidsIn(lan.ns.a)).includes(String(pid)));
+    assert.is(await firstFrame(lan, net, '10.77.0.1'), 1);
+    const bursts = await within(
+      Promise.all(
+        (['request', 'reply'] as const).map((form) =>
+          net.announce('tnda0', '10.77.0.1', { form, count: 3, intervalMs: 10 }),
+        ),
+      ),
+    );
+    assert.equal(bursts, [{ sent: 3 }, { sent: 3 }]);
+    assert.is(net.garpSender.pid, pid, 'one helper for every burst');
+    await net.close();
+    assert.equal(await pidsIn(lan.ns.a), before);
+    assert.is(net.garpSender.pid, undefined);
+  });
+
+  helper('a killed helper is started again by the next call', async ({ lan }) => {
+    const net = new LinuxNet({ netns: lan.ns.a });
+    try {
+      assert.is(await firstFrame(lan, net, '10.77.0.1'), 1);
+      const first = net.garpSender.pid;
+      assert.ok(first !== undefined);
+      process.kill(first, 'SIGKILL');
+      await until('helper gone', async () => !(await pidsIn(lan.ns.a)).includes(String(first)));
+      assert.is(await firstFrame(lan, net, '10.77.0.1'), 1);
+      const second = net.garpSender.pid;
+      assert.ok(second !== undefined && second !== first, `pid ${second} after ${first}`);
+    } finally {
+      await net.close();
+    }
+  });
+
+  helper('a link that is not there is HAL_NOT_FOUND naming it; the helper stays', async ({ lan }) => {
+    const net = new LinuxNet({ netns: lan.ns.a });
+    try {
+      await net.addresses();
+      const names = (e: unknown) => HalError.is(e, 'HAL_NOT_FOUND') && e.message.includes('tndgone0');
+      await rejects(net.announce('tndgone0', '10.77.0.1'), names);
+      assert.is(net.garpSender.sender, 'helper');
+      assert.is(await firstFrame(lan, net, '10.77.0.1'), 1);
+    } finally {
+      await net.close();
+    }
+  });
+
+  helper('an aborted burst stops; the helper stays until close()', async ({ lan }) => {
+    const net = new LinuxNet({ netns: lan.ns.a });
+    const before = await pidsIn(lan.ns.a);
+    const ac = new AbortController();
+    const burst = net.announce('tnda0', '10.77.0.1', { count: 10, intervalMs: 200, signal: ac.signal });
+    await realSleep(300);
+    ac.abort();
+    await rejects(within(burst), withCode('HAL_CANCELED'));
+    assert.is((await pidsIn(lan.ns.a)).length, before.length + 1);
+    await net.close();
+    assert.equal(await pidsIn(lan.ns.a), before);
+  });
+
+  helper('without python3 it falls back to arping, with one warning', async ({ lan }) => {
+    const warnings: string[] = [];
+    const net = new LinuxNet({
+      netns: lan.ns.a,
+      python: 'tnd-no-python3',
+      warn: (m) => warnings.push(m),
+    });
+    try {
+      await net.addresses();
+      assert.is(await firstFrame(lan, net, '10.77.0.1'), 1);
+      assert.is(await firstFrame(lan, net, '10.77.0.1'), 1);
+      assert.is(net.garpSender.sender, 'arping');
+      assert.is(warnings.length, 1, warnings.join(' | '));
+      assert.match(warnings[0] ?? '', /falls back to arping.*tnd-no-python3/);
+    } finally {
+      await net.close();
+    }
+  });
+
+  helper.run();
 
   // ---
 
