@@ -90,8 +90,7 @@ if (canRun('the appliance console on the testbed', { root: true, tools: ['ip', '
       await until('B ACTIVE', async () =>
         (await clusterStatus(tb.topology, 'b'))?.role === 'ACTIVE' ? true : undefined,
       );
-      const answer = await tb.httpGet('client', { host: tb.addresses.vip });
-      assert.is(answer.status, 200);
+      await until('B to serve the VIP', served, 5000);
     },
   );
 
