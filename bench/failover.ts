@@ -52,7 +52,7 @@ const REPS = Number(process.env.TANDEM_BENCH_REPS ?? 5);
 /** `tandem` or `keepalived` to run only that half (for quick looks). */
 const ONLY = process.env.TANDEM_BENCH_ONLY;
 /** Tandem's timer sets to compare, keepalive/warn/dead in ms; the first is also soaked without RT. */
-const TIMERS = (process.env.TANDEM_BENCH_TIMERS ?? '20/50/80,10/30/50').split(',').map((set) => {
+const TIMERS = (process.env.TANDEM_BENCH_TIMERS ?? '15/40/60,20/50/80').split(',').map((set) => {
   const [keepaliveMs, warnMs, deadMs] = set.split('/').map(Number);
   return { keepaliveMs, warnMs, deadMs, name: set };
 });

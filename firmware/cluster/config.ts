@@ -7,20 +7,21 @@ import type { ClusterConfig, ClusterConfigInput, LinkName } from './types.ts';
  * minutes at 5% frame loss per link with 200 stalls of up to 40 ms of the active's process):
  *
  *   keepalive/warn/dead 10/25/40: gap p50 49 ms, p99 56 ms, 1 false takeover
+ *                       15/40/60: gap p50 67 ms, p99 76 ms, 0 false takeovers   <- the default
  *                       20/40/60: gap p50 64 ms, p99 76 ms, 1 false takeover
- *                       20/50/80: gap p50 84 ms, p99 96 ms, 0 false takeovers   <- the default
- *                      20/50/100: gap p50 104 ms, p99 116 ms, 0 false takeovers
+ *                       20/50/80: gap p50 84 ms, p99 96 ms, 0 false takeovers
  *
- * 20/50/80 is the fastest setting without false takeovers and leaves room under the 100/150 ms target for
- * bringing the VIPs up. A 70-byte frame every 20 ms uses 30% of a 115200-baud serial cable. On the testbed
- * (bench/failover.ts, a loaded 2-core machine) power loss of the ACTIVE gave a client-visible gap of p50
- * 91 / p99 144 ms with no failed request, and 60 s of the ACTIVE at 100% CPU no false takeover.
+ * and from the testbed (bench/failover.ts, power loss of the ACTIVE, 10 repetitions, a 2-core machine):
+ * 15/40/60 gave a client-visible gap of p50 82 / p99 97 ms, 10/30/50 90 / 114 ms and 20/50/80 101 / 159 ms
+ * (the journal's promotion and the first gratuitous ARP add about 20–30 ms to the dead time), with no
+ * false takeover in 30 s of the ACTIVE at 100% CPU, with or without real-time scheduling. A 70-byte
+ * frame every 15 ms uses 41% of a 115200-baud serial cable.
  */
 export const defaults = {
   priority: 100,
-  keepaliveMs: 20,
-  warnMs: 50,
-  deadMs: 80,
+  keepaliveMs: 15,
+  warnMs: 40,
+  deadMs: 60,
   // Long enough for Ethernet auto-negotiation after boot; a lone node is not latency critical.
   initDeadMs: 2000,
   preempt: false,

@@ -120,7 +120,11 @@ const MOVED_FLOW_MAX = 262_144;
 
 function serviceMatch(s: VirtualService): Statement[] {
   const ip = s.family === 4 ? 'ip' : 'ip6';
-  const out = [match(payload(ip, 'daddr'), s.vip)];
+  // DR's ingress hook sees every frame the link receives, also those a switch floods for another MAC (its
+  // peer's, after a link went down): only frames addressed to this box are ours to forward, else both
+  // directors would forward the same packet. The IP stack drops the others before NAT's prerouting.
+  const out = s.method === 'dr' ? [match({ meta: { key: 'pkttype' } }, 'host')] : [];
+  out.push(match(payload(ip, 'daddr'), s.vip));
   out.push(
     s.port === undefined
       ? match({ meta: { key: 'l4proto' } }, s.protocol)

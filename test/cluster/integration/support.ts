@@ -307,7 +307,8 @@ export async function prepareVipService(tb: Testbed): Promise<void> {
       'table netdev tnd_vip {',
       '  chain ingress {',
       '    type filter hook ingress device client0 priority 0; policy accept;',
-      `    ip daddr ${tb.addresses.vip} tcp dport 80 fwd ip to ${rs.address} device server0`,
+      // Only frames addressed to this box: the switch floods a dead peer's frames to it too.
+      `    meta pkttype host ip daddr ${tb.addresses.vip} tcp dport 80 fwd ip to ${rs.address} device server0`,
       '  }',
       '}',
     ].join('\n');
