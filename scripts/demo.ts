@@ -280,12 +280,22 @@ async function scenario(topology: Topology, signal: AbortSignal): Promise<void> 
     );
     say(`      power back on ${upper(active)}`);
     await powerOn(topology, active);
+    let seen = 'no answer';
     await waitFor(
       `${upper(active)} back as STANDBY`,
-      async () => (await clusterStatus(topology, active))?.role === 'STANDBY',
-      20_000,
+      async () => {
+        const s = await clusterStatus(topology, active);
+        seen =
+          s === undefined
+            ? 'no answer'
+            : `${s.role}, last transition ${JSON.stringify(s.transitions.at(-1))}`;
+        return s?.role === 'STANDBY';
+      },
+      30_000,
       signal,
-    );
+    ).catch((err: unknown) => {
+      throw new Error(`${(err as Error).message}; its cluster says: ${seen}`);
+    });
     say(`      ${upper(active)} rejoined as STANDBY (no preemption: ${upper(other(active))} stays ACTIVE)`);
     await watch(topology, client, { seconds: 2, signal });
 
