@@ -151,6 +151,9 @@ export interface ClusterHandle {
   close(): Promise<void>;
 }
 
+/** A tick later than this is taken for a stall of this process (see arm()). */
+const STALL_MS = 5;
+
 const text = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 export function defaultClusterLog(source = 'cluster'): ClusterLog {
@@ -502,7 +505,10 @@ class ClusterService implements ClusterHandle {
       if (late > 5) l.over5 += 1;
       if (late > 10) l.over10 += 1;
       if (late > 20) l.over20 += 1;
-      this.feed({ type: 'tick' });
+      // A late timer means this process stalled (GC, start-up, load): frames that arrived meanwhile still
+      // wait in the sockets, and timers run before I/O. Judge the peer's silence after reading them.
+      if (late > STALL_MS) setImmediate(() => this.closed || this.feed({ type: 'tick' }));
+      else this.feed({ type: 'tick' });
     });
   }
 

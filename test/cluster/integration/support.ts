@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { run } from '../../../board/sim/testbed/exec.ts';
 import { killAndWait, ownProcesses } from '../../../board/sim/testbed/processes.ts';
+import { provisionFor } from '../../../board/sim/testbed/provision.ts';
 import { serialHealth } from '../../../board/sim/testbed/serial.ts';
 import { controlRequest } from '../../../firmware/cluster/control.ts';
 import type { ClusterStatus } from '../../../firmware/cluster/service.ts';
@@ -20,9 +21,11 @@ import type { Attempt } from './probe.ts';
 const ROOT = join(import.meta.dirname, '..', '..', '..');
 const MAIN = join(ROOT, 'firmware', 'cluster', 'main.ts');
 
-export const CLUSTER_KEY_HEX = '54616e64656d2074657374206b657920666f722074686520636c7573746572';
-export const UDP_PORT = 7400;
-export const JOURNAL_PORT = 7411;
+export {
+  HEARTBEAT_UDP_PORT as UDP_PORT,
+  JOURNAL_PORT,
+  TESTBED_CLUSTER_KEY as CLUSTER_KEY_HEX,
+} from '../../../board/sim/testbed/provision.ts';
 
 /** Timers for the tests: the defaults, with a shorter init-dead so a pair settles quickly. */
 export const testCluster: Partial<ClusterConfigInput> = { initDeadMs: 600 };
@@ -65,34 +68,9 @@ export interface NodeOptions {
 
 /** Writes the process configuration of node `node` into `dir`; returns its path. */
 export function writeNodeConfig(tb: Testbed, dir: string, node: 'a' | 'b', o: NodeOptions = {}): string {
-  const me = tb.addresses[node];
-  const other = tb.addresses[node === 'a' ? 'b' : 'a'];
   const config = {
-    node,
-    peer: node === 'a' ? 'b' : 'a',
-    key: CLUSTER_KEY_HEX,
-    cluster: {
-      nodeId: node === 'a' ? 1 : 2,
-      priority: node === 'a' ? 200 : 100,
-      ...testCluster,
-      ...(o.pingAddress === undefined ? {} : { pingNode: true }),
-      ...o.cluster,
-    },
-    udp: { local: me.heartbeat, peer: other.heartbeat, port: UDP_PORT },
-    ...(o.pingAddress === undefined ? {} : { pingAddress: o.pingAddress }),
-    journal: {
-      listen: { host: me.heartbeat, port: JOURNAL_PORT },
-      ...(node === 'a' ? { peer: { host: other.heartbeat, port: JOURNAL_PORT } } : {}),
-    },
-    takeover: {
-      addresses: [
-        { link: 'client0', cidr: `${tb.addresses.vip}/24` },
-        { link: 'server0', cidr: `${tb.addresses.serverGateway}/24` },
-      ],
-      garp: { count: 3, intervalMs: 50, ...o.garp },
-    },
+    ...provisionFor(tb.topology, node, { ...o, cluster: { ...testCluster, ...o.cluster } }),
     ...(o.releaseLingerMs === undefined ? {} : { releaseLingerMs: o.releaseLingerMs }),
-    realtime: o.realtime ?? true,
   };
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `cluster-${node}.json`);
