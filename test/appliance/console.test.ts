@@ -61,8 +61,9 @@ if (canRun('the appliance console on the testbed', { root: true, tools: ['ip', '
       assert.match(cluster, /^a\s+active/m);
       assert.match(cluster, /^b\s+standby/m);
       const links = (await term.run('show links')).join('\n');
-      assert.match(links, /^serial\s+up/m);
-      assert.match(links, /^eth\s+up/m);
+      // A loaded host can delay the socat cable past the warn time: up or warn, never down.
+      assert.match(links, /^serial\s+(up|warn)\s/m);
+      assert.match(links, /^eth\s+(up|warn)\s/m);
       await until('the monitor to report both servers up', async () => {
         const servers = (await term.run('show servers')).join('\n');
         return /rs1 .* up\s+up/.test(servers) && /rs2 .* up\s+up/.test(servers) ? true : undefined;
