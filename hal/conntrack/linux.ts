@@ -3,8 +3,8 @@
  * `ip netns exec <netns>` when given one. Every child is owned: an abort, the timeout or close() kills
  * it by PID.
  */
-import { spawn } from 'node:child_process';
 import { abortError, HalError } from '../errors.ts';
+import { runTool } from '../owned-process.ts';
 import { checkListOptions, matches, parseConntrackLine } from './parse.ts';
 import type { ConnectionTracker, ListOptions, TrackedFlow } from './types.ts';
 
@@ -58,65 +58,19 @@ export class LinuxConntrack implements ConnectionTracker {
     }
   }
 
-  private run(argv: string[], signal: AbortSignal | undefined): Promise<string> {
+  private async run(argv: string[], signal: AbortSignal | undefined): Promise<string> {
     const { netns, timeoutMs = 10_000 } = this.options;
+    const r = await runTool({ argv, netns, timeoutMs, signal, device: this.device, running: this.running });
+    if (r.code === 0) return r.stdout;
     const full = netns === undefined ? argv : ['ip', 'netns', 'exec', netns, ...argv];
-    const [file, ...args] = full as [string, ...string[]];
-    return new Promise((resolve, reject) => {
-      const child = spawn(file, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      const chunks: Buffer[] = [];
-      let stderr = '';
-      let failure: Error | undefined;
-      const stop = (err: Error): void => {
-        failure ??= err;
-        if (child.pid !== undefined && child.exitCode === null) {
-          try {
-            process.kill(child.pid, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        }
-      };
-      this.running.add(stop);
-      const onAbort = (): void => stop(abortError(signal as AbortSignal, this.device));
-      const timer = setTimeout(
-        () =>
-          stop(
-            new HalError('HAL_TIMEOUT', `conntrack did not finish within ${timeoutMs} ms`, {
-              device: this.device,
-            }),
-          ),
-        timeoutMs,
-      );
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const finish = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        this.running.delete(stop);
-      };
-      child.stdout.on('data', (d: Buffer) => chunks.push(d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => {
-        stderr += d;
-      });
-      child.on('error', (err: NodeJS.ErrnoException) => {
-        finish();
-        const code = err.code === 'ENOENT' ? 'HAL_UNSUPPORTED' : 'HAL_IO';
-        reject(new HalError(code, `cannot run ${file}: ${err.message}`, { device: this.device, cause: err }));
-      });
-      child.on('close', (code) => {
-        finish();
-        if (failure !== undefined) return reject(failure);
-        if (code === 0) return resolve(Buffer.concat(chunks).toString('utf8'));
-        const message = `${full.join(' ')} exited ${code}: ${stderr.trim().split('\n').join('; ')}`;
-        const kind = /Cannot open network namespace/.test(stderr)
-          ? 'HAL_NOT_FOUND'
-          : /exec of "conntrack" failed/.test(stderr)
-            ? 'HAL_UNSUPPORTED'
-            : /Operation not permitted/.test(stderr)
-              ? 'HAL_PERMISSION'
-              : 'HAL_IO';
-        reject(new HalError(kind, message, { device: this.device }));
-      });
-    });
+    const message = `${full.join(' ')} exited ${r.code}: ${r.stderr.trim().split('\n').join('; ')}`;
+    const kind = /Cannot open network namespace/.test(r.stderr)
+      ? 'HAL_NOT_FOUND'
+      : /exec of "conntrack" failed/.test(r.stderr)
+        ? 'HAL_UNSUPPORTED'
+        : /Operation not permitted/.test(r.stderr)
+          ? 'HAL_PERMISSION'
+          : 'HAL_IO';
+    throw new HalError(kind, message, { device: this.device });
   }
 }

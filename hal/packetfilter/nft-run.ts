@@ -4,17 +4,13 @@
  * socket Node gives a child, while a command-line argument is capped at 128 KiB. Every child is owned: an
  * abort, the timeout or close() kills it by PID.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { abortError, HalError } from '../errors.ts';
+import { abortError } from '../errors.ts';
+import { runTool, type ToolRun } from '../owned-process.ts';
 
-export interface NftResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type NftResult = ToolRun;
 
 export class NftRunner {
   /** One stop function per nft still running. */
@@ -43,57 +39,13 @@ export class NftRunner {
   }
 
   private spawn(path: string, signal: AbortSignal | undefined): Promise<NftResult> {
-    if (signal?.aborted) return Promise.reject(abortError(signal, this.where));
-    const argv = ['nft', '-j', '-f', path];
-    const [file, ...args] = this.netns === undefined ? argv : ['ip', 'netns', 'exec', this.netns, ...argv];
-    return new Promise((resolve, reject) => {
-      const child = spawn(file as string, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      let failure: Error | undefined;
-      const stop = (err: Error): void => {
-        failure ??= err;
-        if (child.pid !== undefined && child.exitCode === null) {
-          try {
-            process.kill(child.pid, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        }
-      };
-      this.running.add(stop);
-      const onAbort = (): void => stop(abortError(signal as AbortSignal, this.where));
-      const timer = setTimeout(
-        () =>
-          stop(
-            new HalError('HAL_TIMEOUT', `nft did not finish within ${this.timeoutMs} ms`, {
-              device: this.where,
-            }),
-          ),
-        this.timeoutMs,
-      );
-      signal?.addEventListener('abort', onAbort, { once: true });
-      const finish = (): void => {
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        this.running.delete(stop);
-      };
-      child.stdout.setEncoding('utf8').on('data', (d: string) => {
-        stdout += d;
-      });
-      child.stderr.setEncoding('utf8').on('data', (d: string) => {
-        stderr += d;
-      });
-      child.on('error', (err: NodeJS.ErrnoException) => {
-        finish();
-        const code = err.code === 'ENOENT' ? 'HAL_UNSUPPORTED' : 'HAL_IO';
-        reject(new HalError(code, `cannot run ${file}: ${err.message}`, { device: this.where, cause: err }));
-      });
-      child.on('close', (code, sig) => {
-        finish();
-        if (failure !== undefined) reject(failure);
-        else resolve({ code: code ?? (sig ? 128 : 1), stdout, stderr });
-      });
+    return runTool({
+      argv: ['nft', '-j', '-f', path],
+      netns: this.netns,
+      timeoutMs: this.timeoutMs,
+      signal,
+      device: this.where,
+      running: this.running,
     });
   }
 
