@@ -25,12 +25,11 @@ import { simulateLeastConn } from '../test/forward/lc-sim.ts';
 import { prepareForForwarding, routeClientDirect } from '../test/forward/testbed-setup.ts';
 import { startTestbed, type Testbed } from '../test/support/testbed.ts';
 import { benchMain, type Figures, percentile } from './lib/figures.ts';
+import { cpuSince, machineCpu } from './lib/machine-cpu.ts';
 
-const REPETITIONS = 3;
-const SECONDS = 3;
 const PORTS = { direct: 8000, dr: 8001, nat: 8002, haproxy: 8003 } as const;
 type Scenario = keyof typeof PORTS;
-const SCENARIOS: readonly Scenario[] = ['direct', 'dr', 'nat', 'haproxy'];
+const ALL_SCENARIOS: readonly Scenario[] = ['direct', 'dr', 'nat', 'haproxy'];
 const LOADS = [
   { name: 'keep-alive 1KB', path: '/bytes/1024', headers: [] as string[], connections: 32, unit: 'req/s' },
   {
@@ -42,6 +41,34 @@ const LOADS = [
   },
   { name: '10MB', path: '/bytes/10485760', headers: [], connections: 4, unit: 'MB/s' },
 ] as const;
+
+/** What a run measures; the defaults are the full bench, the flags narrow it for profiling. */
+interface ThroughputOptions {
+  readonly seconds: number;
+  readonly repetitions: number;
+  readonly loads: readonly (typeof LOADS)[number][];
+  readonly scenarios: readonly Scenario[];
+}
+
+function throughputOptions(argv: readonly string[]): ThroughputOptions {
+  const flag = (name: string): string | undefined => {
+    const i = argv.indexOf(name);
+    return i < 0 ? undefined : argv[i + 1];
+  };
+  const load = flag('--load');
+  const scenarios = flag('--scenarios')?.split(',') ?? ALL_SCENARIOS;
+  const unknown = scenarios.filter((s) => !ALL_SCENARIOS.includes(s as Scenario));
+  if (unknown.length > 0)
+    throw new Error(`unknown scenario ${unknown.join(', ')}: ${ALL_SCENARIOS.join(', ')}`);
+  const loads = LOADS.filter((l) => load === undefined || l.name.startsWith(load));
+  if (loads.length === 0) throw new Error(`no load named ${load}: ${LOADS.map((l) => l.name).join(', ')}`);
+  return {
+    seconds: Number(flag('--seconds') ?? 4),
+    repetitions: Number(flag('--repetitions') ?? 5),
+    loads,
+    scenarios: scenarios as Scenario[],
+  };
+}
 
 const REALSERVER = join(import.meta.dirname, '..', 'board', 'sim', 'testbed', 'realserver.ts');
 
@@ -133,8 +160,19 @@ function target(tb: Testbed, scenario: Scenario): string {
   return `http://${host}:${PORTS[scenario]}`;
 }
 
-/** One wrk run; requests/s, or MB/s for the 10 MB load. */
-async function wrk(tb: Testbed, url: string, load: (typeof LOADS)[number]): Promise<number> {
+interface Run {
+  /** Requests/s, or MB/s for the 10 MB load. */
+  readonly rate: number;
+  /** CPU time the whole machine spent per request (µs), or per MB (ms): every process and softirq. */
+  readonly cpuPerUnit: number;
+  /** Share of the run's wall time the host stole from this machine's CPUs (0..2 on two CPUs). */
+  readonly stolen: number;
+}
+
+/** One wrk run, with what the whole machine spent on it. */
+async function wrk(tb: Testbed, url: string, load: (typeof LOADS)[number], seconds: number): Promise<Run> {
+  const before = machineCpu();
+  const started = performance.now();
   const out = await tb.exec(
     'client',
     [
@@ -144,35 +182,72 @@ async function wrk(tb: Testbed, url: string, load: (typeof LOADS)[number]): Prom
       '-c',
       String(load.connections),
       '-d',
-      `${SECONDS}s`,
+      `${seconds}s`,
       '--timeout',
       '5s',
       ...load.headers,
       `${url}${load.path}`,
     ],
-    { timeoutMs: (SECONDS + 20) * 1000 },
+    { timeoutMs: (seconds + 20) * 1000 },
   );
-  if (load.unit === 'req/s') return Number(/Requests\/sec:\s+([\d.]+)/.exec(out.stdout)?.[1] ?? Number.NaN);
-  const m = /Transfer\/sec:\s+([\d.]+)(\w+)/.exec(out.stdout);
-  const scale: Record<string, number> = { B: 1 / 2 ** 20, KB: 1 / 1024, MB: 1, GB: 1024 };
-  return Number(m?.[1] ?? Number.NaN) * (scale[m?.[2] ?? ''] ?? Number.NaN);
+  const cpu = cpuSince(before);
+  const wall = (performance.now() - started) / 1000;
+  let rate: number;
+  if (load.unit === 'req/s') rate = Number(/Requests\/sec:\s+([\d.]+)/.exec(out.stdout)?.[1] ?? Number.NaN);
+  else {
+    const m = /Transfer\/sec:\s+([\d.]+)(\w+)/.exec(out.stdout);
+    const scale: Record<string, number> = { B: 1 / 2 ** 20, KB: 1 / 1024, MB: 1, GB: 1024 };
+    rate = Number(m?.[1] ?? Number.NaN) * (scale[m?.[2] ?? ''] ?? Number.NaN);
+  }
+  const perUnit = load.unit === 'req/s' ? 1e6 : 1e3;
+  return { rate, cpuPerUnit: (cpu.busy / (rate * seconds)) * perUnit, stolen: cpu.steal / wall };
 }
 
 const median = (xs: readonly number[]): number => percentile(xs, 50);
 
-async function throughput(tb: Testbed, figures: Figures): Promise<void> {
-  for (const load of LOADS) {
-    const samples = new Map<Scenario, number[]>(SCENARIOS.map((s) => [s, []]));
-    for (let rep = 0; rep < REPETITIONS; rep++) {
-      for (const s of SCENARIOS) samples.get(s)?.push(await wrk(tb, target(tb, s), load));
+/**
+ * Each repetition runs every scenario once, in an order rotated by one per repetition; a scenario's ratio
+ * to direct is the median of its per-repetition ratios (runs minutes apart on a shared 2-core machine
+ * differ by ±20%, runs seconds apart much less). One unrecorded run per scenario first warms the real
+ * servers' JIT. The machine's CPU per request says what each path costs whatever the host steals: the
+ * ratio by CPU is the throughput a CPU-bound machine would reach, `direct`'s cost over the scenario's.
+ */
+async function throughput(tb: Testbed, figures: Figures, o: ThroughputOptions): Promise<void> {
+  for (const load of o.loads) {
+    for (const s of o.scenarios) await wrk(tb, target(tb, s), load, 1);
+    const samples = new Map<Scenario, Run[]>(o.scenarios.map((s) => [s, []]));
+    for (let rep = 0; rep < o.repetitions; rep++) {
+      for (let i = 0; i < o.scenarios.length; i++) {
+        const s = o.scenarios[(i + rep) % o.scenarios.length] as Scenario;
+        samples.get(s)?.push(await wrk(tb, target(tb, s), load, o.seconds));
+      }
     }
-    const med = new Map(SCENARIOS.map((s) => [s, median(samples.get(s) ?? [])]));
-    const direct = med.get('direct') ?? Number.NaN;
-    for (const s of SCENARIOS)
-      figures[`${load.name} ${s} (${load.unit}, median of ${REPETITIONS})`] = med.get(s) ?? Number.NaN;
-    for (const s of ['dr', 'nat', 'haproxy'] as const)
-      figures[`${load.name} ${s} / direct`] = (med.get(s) ?? Number.NaN) / direct;
-    figures[`${load.name} dr / haproxy`] = (med.get('dr') ?? Number.NaN) / (med.get('haproxy') ?? Number.NaN);
+    const of = (s: Scenario): Run[] => samples.get(s) ?? [];
+    const cpuUnit = load.unit === 'req/s' ? 'µs per request' : 'ms per MB';
+    for (const s of o.scenarios) {
+      figures[`${load.name} ${s} (${load.unit}, median of ${o.repetitions})`] = median(
+        of(s).map((r) => r.rate),
+      );
+      figures[`${load.name} ${s} runs`] = of(s)
+        .map((r) => Math.round(r.rate))
+        .join(' ');
+      figures[`${load.name} ${s} machine CPU (${cpuUnit}, median)`] = median(of(s).map((r) => r.cpuPerUnit));
+    }
+    const stolen = o.scenarios.flatMap((s) => of(s).map((r) => r.stolen));
+    figures[`${load.name} CPU stolen by the host (share of one CPU, median / max)`] =
+      `${median(stolen).toFixed(2)} / ${Math.max(...stolen).toFixed(2)}`;
+    const ratio = (a: Scenario, b: Scenario): void => {
+      if (!o.scenarios.includes(a) || !o.scenarios.includes(b)) return;
+      const paired = of(a).map((x, i) => x.rate / (of(b)[i]?.rate ?? Number.NaN));
+      figures[`${load.name} ${a} / ${b}`] = median(paired);
+      figures[`${load.name} ${a} / ${b}, range of the repetitions`] =
+        `${Math.min(...paired).toFixed(3)}–${Math.max(...paired).toFixed(3)}`;
+      const cheaper = of(a).map((x, i) => (of(b)[i]?.cpuPerUnit ?? Number.NaN) / x.cpuPerUnit);
+      figures[`${load.name} ${a} / ${b} by machine CPU per ${load.unit === 'req/s' ? 'request' : 'MB'}`] =
+        median(cheaper);
+    };
+    for (const s of ['dr', 'nat', 'haproxy'] as const) ratio(s, 'direct');
+    ratio('dr', 'haproxy');
   }
 }
 
@@ -250,11 +325,16 @@ function pureFigures(figures: Figures): void {
   }
 }
 
-/** `--latency`: only the backend-change latency (no wrk, no HAProxy, no pure figures). */
-export async function run(options: { latencyOnly?: boolean } = {}): Promise<Figures> {
+/**
+ * `--latency`: only the backend-change latency. `--load <name> --scenarios a,b --seconds N --repetitions N`:
+ * only those throughput runs (for profiling one path), no latency or pure figures.
+ */
+export async function run(argv: readonly string[] = []): Promise<Figures> {
   const figures: Figures = {};
-  if (options.latencyOnly) return latencyOnly(figures);
-  pureFigures(figures);
+  if (argv.includes('--latency')) return latencyOnly(figures);
+  const narrowed = argv.includes('--load') || argv.includes('--scenarios');
+  const options = throughputOptions(argv);
+  if (!narrowed) pureFigures(figures);
   const tb = await startTestbed({ realServers: 3 });
   const dir = mkdtempSync(join(tmpdir(), 'tnd-bench-forward-'));
   const filter = new NftPacketFilter({ netns: tb.ns('a') });
@@ -311,8 +391,8 @@ export async function run(options: { latencyOnly?: boolean } = {}): Promise<Figu
         ],
       }),
     );
-    await throughput(tb, figures);
-    await latencyFigures(tb, figures);
+    await throughput(tb, figures, options);
+    if (!narrowed) await latencyFigures(tb, figures);
   } finally {
     for (const child of owned.splice(0).reverse()) {
       if (child.pid !== undefined && child.exitCode === null) {
@@ -353,4 +433,4 @@ async function latencyOnly(figures: Figures): Promise<Figures> {
   return figures;
 }
 
-await benchMain(import.meta, 'forward', () => run({ latencyOnly: process.argv.includes('--latency') }));
+await benchMain(import.meta, 'forward', () => run(process.argv.slice(2)));

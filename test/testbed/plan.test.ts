@@ -61,9 +61,14 @@ plan('from nothing: namespaces first, then bridges, veths, ports, addresses, up,
   assert.ok(last(/^ip netns add/) < first(/type bridge|link add/));
   assert.ok(last(/link add/) < first(/ master /));
   assert.ok(last(/addr replace/) < first(/route replace/));
-  assert.ok(last(/route replace/) < first(/sysctl/));
+  assert.ok(last(/route replace/) < first(/ip_forward/));
   assert.is(steps.filter((s) => s.argv.includes('veth')).length, t.veths.length);
-  assert.is(steps.filter((s) => s.argv.includes('sysctl')).length, 2);
+  assert.is(steps.filter((s) => s.argv.includes('net.ipv4.ip_forward=1')).length, 2);
+  const switchNs = t.bridges[0]?.ns ?? '';
+  const bridgeFilter = steps.filter((s) => s.argv.some((a) => a.startsWith('net.bridge.')));
+  assert.is(bridgeFilter.length, 1, 'bridged frames skip netfilter in the switch namespace only');
+  assert.ok(bridgeFilter[0]?.argv.includes(switchNs));
+  assert.ok(order.indexOf(`ip netns add ${switchNs}`) < order.indexOf(bridgeFilter[0]?.argv.join(' ') ?? ''));
   const hb = steps.find((s) => s.what.includes('hb0 <->'));
   assert.equal(hb?.argv, [
     'ip',

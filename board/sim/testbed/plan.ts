@@ -60,6 +60,10 @@ export function strayNamespaces(topology: Topology, existing: readonly string[])
   return existing.filter((ns) => isTestbedNamespace(topology.prefix, ns) && !wanted.has(ns));
 }
 
+const BRIDGE_NETFILTER_OFF = ['iptables', 'ip6tables', 'arptables'].map(
+  (t) => `net.bridge.bridge-nf-call-${t}=0`,
+);
+
 export function planNetwork(topology: Topology, observed: Observed): Step[] {
   const steps: Step[] = [];
   const ip = (ns: string, ...args: string[]): string[] => ['ip', '-n', ns, ...args];
@@ -72,7 +76,16 @@ export function planNetwork(topology: Topology, observed: Observed): Step[] {
     made.has(key(ns, name)) ? undefined : link(ns, name);
 
   for (const { ns } of topology.nodes) {
-    if (!observed.has(ns)) steps.push({ what: `namespace ${ns}`, argv: ['ip', 'netns', 'add', ns] });
+    if (!observed.has(ns)) {
+      steps.push({ what: `namespace ${ns}`, argv: ['ip', 'netns', 'add', ns] });
+      // A switch forwards frames without filtering them; br_netfilter would run every bridged frame
+      // through this namespace's IP hooks, a cost on the shared CPUs no real switch adds.
+      if (topology.bridges.some((br) => br.ns === ns))
+        steps.push({
+          what: `${ns}: bridged frames skip netfilter`,
+          argv: ['ip', 'netns', 'exec', ns, 'sysctl', '-qw', ...BRIDGE_NETFILTER_OFF],
+        });
+    }
     if (!link(ns, 'lo')?.adminUp)
       steps.push({ what: `${ns}: lo up`, argv: ip(ns, 'link', 'set', 'lo', 'up') });
   }

@@ -1,0 +1,23 @@
+import { readFileSync } from 'node:fs';
+
+/** Jiffies per second of /proc/stat (USER_HZ, 100 on every Linux architecture Tandem runs on). */
+const USER_HZ = 100;
+
+/** The whole machine's CPU time so far (s): busy (user, nice, system, irq, softirq) and stolen by the host. */
+export interface MachineCpu {
+  readonly busy: number;
+  readonly steal: number;
+}
+
+export function machineCpu(): MachineCpu {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+  const busy = [user, nice, system, irq, softirq].reduce<number>((sum, x) => sum + (x ?? Number.NaN), 0);
+  return { busy: busy / USER_HZ, steal: (steal ?? Number.NaN) / USER_HZ };
+}
+
+/** What the machine spent between two readings (s). */
+export const cpuSince = (before: MachineCpu, after = machineCpu()): MachineCpu => ({
+  busy: after.busy - before.busy,
+  steal: after.steal - before.steal,
+});
