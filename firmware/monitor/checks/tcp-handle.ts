@@ -26,6 +26,8 @@ interface TcpHandle {
   connect(req: ConnectRequest, address: string, port: number): number;
   connect6(req: ConnectRequest, address: string, port: number): number;
   readStart(): number;
+  /** Reads land in `buffer` (onread gets no ArrayBuffer), instead of a fresh 64 KiB allocation each. */
+  useUserBuffer(buffer: Uint8Array): void;
   writeLatin1String(req: WriteRequest, text: string): number;
   reset(onClose: () => void): number;
   close(onClose?: () => void): void;
@@ -91,6 +93,12 @@ export interface ExchangeOwner {
 
 const ignore = (): void => {};
 
+/**
+ * Every exchange reads into this one buffer: a read is handed to its owner and done with before the next
+ * read of any handle lands (one thread), and the owner copies what it keeps (`data`).
+ */
+const readBuffer = new Uint8Array(64 * 1024);
+
 /** Owner callbacks run from the binding's callbacks, where a throw would be an uncaught exception. */
 function crashed(x: TcpExchange, err: unknown): void {
   if (!x.closed) x.owner.failed(`check crashed: ${err instanceof Error ? err.message : String(err)}`);
@@ -116,6 +124,7 @@ function connected(x: TcpExchange, status: number, handle: TcpHandle): void {
   if (request === undefined || x.closed) return;
   const b = bindings as Bindings;
   handle.onread = onRead;
+  handle.useUserBuffer(readBuffer);
   const write = new b.WriteWrap();
   write.handle = handle;
   write.oncomplete = ignore;
@@ -137,8 +146,12 @@ function onRead(this: TcpHandle, buffer: ArrayBuffer | undefined): void {
 function read(x: TcpExchange, buffer: ArrayBuffer | undefined): void {
   const b = bindings as Bindings;
   const n = b.state[b.kReadBytesOrError] as number;
-  if (n > 0 && buffer !== undefined) {
-    x.owner.data(Buffer.from(buffer, b.state[b.kArrayBufferOffset], n));
+  if (n > 0) {
+    const bytes =
+      buffer === undefined
+        ? Buffer.from(readBuffer.buffer, readBuffer.byteOffset, n)
+        : Buffer.from(buffer, b.state[b.kArrayBufferOffset], n);
+    x.owner.data(bytes);
   } else if (n < 0) {
     if (getSystemErrorName(n) === 'EOF') x.owner.ended();
     else x.owner.failed(errnoName(n));
