@@ -1,9 +1,10 @@
 /**
  * Forwarding throughput and control-plane latency on the testbed (needs root, wrk, haproxy, nft, curl).
  *
- * Throughput: wrk from the client against one real server (rs1), four ways side by side: direct (through
+ * Throughput: wrk from the client against one real server (rs1), five ways side by side: direct (through
  * the upstream router in the switch namespace), Tandem DR (A forwards at netdev ingress; replies go back
- * through the router), Tandem NAT (A's dnat, replies through A) and HAProxy `mode tcp` round-robin on A.
+ * through the router), Tandem NAT (A's dnat, replies through A), HAProxy `mode tcp` round-robin on A, and
+ * `bare`: DR's path with one hand-written fwd rule instead of Tandem's tables.
  * Each scenario has its own real-server process and port (TIME_WAIT + PAWS would otherwise refuse SYNs
  * reused across scenarios); the scenarios take turns within each repetition; figures are medians.
  *
@@ -27,9 +28,9 @@ import { startTestbed, type Testbed } from '../test/support/testbed.ts';
 import { benchMain, type Figures, percentile } from './lib/figures.ts';
 import { cpuSince, machineCpu } from './lib/machine-cpu.ts';
 
-const PORTS = { direct: 8000, dr: 8001, nat: 8002, haproxy: 8003 } as const;
+const PORTS = { direct: 8000, dr: 8001, nat: 8002, haproxy: 8003, bare: 8004 } as const;
 type Scenario = keyof typeof PORTS;
-const ALL_SCENARIOS: readonly Scenario[] = ['direct', 'dr', 'nat', 'haproxy'];
+const ALL_SCENARIOS: readonly Scenario[] = ['direct', 'dr', 'nat', 'haproxy', 'bare'];
 const LOADS = [
   { name: 'keep-alive 1KB', path: '/bytes/1024', headers: [] as string[], connections: 32, unit: 'req/s' },
   {
@@ -103,6 +104,23 @@ async function startListener(tb: Testbed, port: number, dir: string): Promise<vo
       throw new Error(`real server on port ${port} did not start`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * `bare`: one hand-written `fwd` rule at A's ingress, ahead of Tandem's tables: what the path through A
+ * costs on this testbed (two more veth crossings and a bridge pass than direct) without Tandem's rules.
+ */
+async function startBareForward(tb: Testbed, rs1: string): Promise<void> {
+  const table = 'netdev tnd_bench_bare';
+  await tb.exec('a', ['nft', `add table ${table}`]);
+  await tb.exec('a', [
+    'nft',
+    `add chain ${table} in { type filter hook ingress device client0 priority -200; }`,
+  ]);
+  await tb.exec('a', [
+    'nft',
+    `add rule ${table} in ip daddr ${tb.addresses.vip} tcp dport ${PORTS.bare} fwd ip to ${rs1} device server0`,
+  ]);
 }
 
 async function startHaproxy(tb: Testbed, dir: string): Promise<void> {
@@ -248,6 +266,8 @@ async function throughput(tb: Testbed, figures: Figures, o: ThroughputOptions): 
     };
     for (const s of ['dr', 'nat', 'haproxy'] as const) ratio(s, 'direct');
     ratio('dr', 'haproxy');
+    ratio('bare', 'direct');
+    ratio('dr', 'bare');
   }
 }
 
@@ -368,6 +388,7 @@ export async function run(argv: readonly string[] = []): Promise<Figures> {
     await tb.exec('a', ['sysctl', '-qw', 'net.netfilter.nf_conntrack_max=262144'], { allowFail: true });
     for (const port of Object.values(PORTS)) await startListener(tb, port, dir);
     await startHaproxy(tb, dir);
+    await startBareForward(tb, rs1.address);
     const plane = new NftForwardingPlane(filter, { clientLink: 'client0', serverLink: 'server0' });
     await plane.apply(
       parseDesired({

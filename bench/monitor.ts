@@ -64,10 +64,15 @@ function cpuSeconds(pid: number): { user: number; system: number } {
 }
 
 /** CPU of `pid` over the next `ms` as % of one core: user, system and their sum. */
-async function cpuPercent(
-  pid: number,
-  ms: number,
-): Promise<{ user: number; system: number; total: number; stolen: number }> {
+interface Cpu {
+  readonly user: number;
+  readonly system: number;
+  readonly total: number;
+  /** What the host stole from this machine's CPUs meanwhile. */
+  readonly stolen: number;
+}
+
+async function cpuPercent(pid: number, ms: number): Promise<Cpu> {
   const c0 = cpuSeconds(pid);
   const machine = machineCpu();
   const t0 = performance.now();
@@ -152,6 +157,14 @@ async function timeToZero(
   );
   const seen = downs(m, from);
   return names.map((n) => (seen.get(n) ?? Number.NaN) - t0);
+}
+
+function cpuFigures(kind: string, cpu: Cpu): Figures {
+  return {
+    [`monitor CPU, ${kind} checks (% of one core)`]: cpu.total,
+    [`  ${kind}: user / system (%)`]: `${cpu.user.toFixed(1)} / ${cpu.system.toFixed(1)}`,
+    [`  ${kind}: CPU the host stole meanwhile (% of one CPU)`]: cpu.stolen,
+  };
 }
 
 interface Failures {
@@ -279,14 +292,9 @@ export async function run(): Promise<Figures> {
       'host load average (1 min) at the end': Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
       'floor: bare Node, same TCP connects (% of one core)': floor,
       'floor: the same on bare TCP handles (% of one core)': floorHandle,
-      'monitor CPU, TCP checks (% of one core)': tcpCpu.total,
-      '  of which user (%)': tcpCpu.user,
-      '  of which system (%)': tcpCpu.system,
-      'monitor CPU, HTTP checks (% of one core)': httpCpu.total,
-      '  of which user (%) ': httpCpu.user,
-      '  of which system (%) ': httpCpu.system,
+      ...cpuFigures('TCP', tcpCpu),
+      ...cpuFigures('HTTP', httpCpu),
       'CPU target (%)': 10,
-      'CPU the host stole while measuring, TCP / HTTP (% of one CPU)': `${tcpCpu.stolen.toFixed(0)} / ${httpCpu.stolen.toFixed(0)}`,
       'false downs while measuring, TCP': tcpFlaps,
       'false downs while measuring, HTTP': httpFlaps,
       ...timeToZeroFigures('', plain),
