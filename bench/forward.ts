@@ -5,8 +5,9 @@
  * the upstream router in the switch namespace), Tandem DR (A forwards at netdev ingress; replies go back
  * through the router), Tandem NAT (A's dnat, replies through A), HAProxy `mode tcp` round-robin on A, and
  * `bare`: DR's path with one hand-written fwd rule instead of Tandem's tables.
- * Each scenario has its own real-server process and port (TIME_WAIT + PAWS would otherwise refuse SYNs
- * reused across scenarios); the scenarios take turns within each repetition; figures are medians.
+ * Each scenario has its own port (TIME_WAIT + PAWS would otherwise refuse SYNs reused across scenarios), all
+ * served by one real-server process, so no scenario gets a better-warmed server than another; the scenarios
+ * take turns within each repetition; figures are medians.
  *
  * Latency: from a backend change (a real server going down or coming back, in the forwarding source) to
  * the kernel having applied it (the nft transaction returned), with 65537-slot and small tables.
@@ -76,8 +77,9 @@ const REALSERVER = join(import.meta.dirname, '..', 'board', 'sim', 'testbed', 'r
 /** Children this bench started, killed by PID at the end. */
 const owned: ChildProcess[] = [];
 
-async function startListener(tb: Testbed, port: number, dir: string): Promise<void> {
-  const pidFile = join(dir, `rs1-${port}.pid`);
+/** One real-server process on rs1 serving every scenario's port (one heap and JIT for all of them). */
+async function startListeners(tb: Testbed, ports: readonly number[], dir: string): Promise<void> {
+  const pidFile = join(dir, 'rs1.pid');
   const child = spawn(
     'ip',
     [
@@ -91,7 +93,7 @@ async function startListener(tb: Testbed, port: number, dir: string): Promise<vo
       '--name',
       'rs1',
       '--port',
-      String(port),
+      ports.join(','),
       '--pid-file',
       pidFile,
     ],
@@ -101,7 +103,7 @@ async function startListener(tb: Testbed, port: number, dir: string): Promise<vo
   const deadline = performance.now() + 20_000;
   while (!existsSync(pidFile)) {
     if (child.exitCode !== null || performance.now() > deadline)
-      throw new Error(`real server on port ${port} did not start`);
+      throw new Error(`real server on ports ${ports.join(',')} did not start`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }
@@ -386,7 +388,7 @@ export async function run(argv: readonly string[] = []): Promise<Figures> {
       ]);
     }
     await tb.exec('a', ['sysctl', '-qw', 'net.netfilter.nf_conntrack_max=262144'], { allowFail: true });
-    for (const port of Object.values(PORTS)) await startListener(tb, port, dir);
+    await startListeners(tb, Object.values(PORTS), dir);
     await startHaproxy(tb, dir);
     await startBareForward(tb, rs1.address);
     const plane = new NftForwardingPlane(filter, { clientLink: 'client0', serverLink: 'server0' });

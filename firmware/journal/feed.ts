@@ -1,3 +1,4 @@
+import { iterateFeed } from './feed-iterator.ts';
 import type { Store } from './store.ts';
 import type { Entry, EntryKind } from './types.ts';
 
@@ -94,42 +95,10 @@ export class Feed {
 
   /** The feed as an async iterator; it ends when `signal` aborts or the feed closes. */
   iterate(options: SubscribeOptions & { signal?: AbortSignal } = {}): AsyncIterable<FeedItem> {
-    const { signal, ...sub } = options;
-    const feed = this;
-    return {
-      [Symbol.asyncIterator](): AsyncIterator<FeedItem> {
-        const items: FeedItem[] = [];
-        let wake: (() => void) | undefined;
-        const poke = (): void => wake?.();
-        const subscription = feed.subscribe((item) => {
-          items.push(item);
-          poke();
-        }, sub);
-        feed.wakers.add(poke);
-        signal?.addEventListener('abort', poke);
-        const finish = (): IteratorResult<FeedItem> => {
-          subscription.close();
-          feed.wakers.delete(poke);
-          signal?.removeEventListener('abort', poke);
-          return { done: true, value: undefined };
-        };
-        return {
-          async next(): Promise<IteratorResult<FeedItem>> {
-            while (items.length === 0) {
-              if (signal?.aborted || feed.closed) return finish();
-              await new Promise<void>((resolve) => {
-                wake = resolve;
-              });
-              wake = undefined;
-            }
-            return { done: false, value: items.shift() as FeedItem };
-          },
-          async return(): Promise<IteratorResult<FeedItem>> {
-            return finish();
-          },
-        };
-      },
-    };
+    return iterateFeed(
+      { subscribe: (l, o) => this.subscribe(l, o), wakers: this.wakers, isClosed: () => this.closed },
+      options,
+    );
   }
 
   private catchUp(sub: Sub): void {

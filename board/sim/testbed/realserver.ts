@@ -4,7 +4,7 @@
  *   GET /health     → `ok\n`
  *   GET /bytes/<n>  → n bytes (streamed with back-pressure: for throughput and long-lived flows)
  * Every answer carries `X-Real-Server: <name>`. Run as a program inside a real server's namespace:
- *   node --import tsx realserver.ts --name rs1 [--port 80] [--host 0.0.0.0] [--pid-file F] [--testbed P]
+ *   node --import tsx realserver.ts --name rs1 [--port 80[,8001...]] [--host 0.0.0.0] [--pid-file F] [--testbed P]
  * The PID file is written once the server listens (so it doubles as the readiness signal) and removed on
  * SIGTERM/SIGINT. `--testbed` only marks the command line so the testbed can find its own processes.
  */
@@ -95,13 +95,20 @@ async function main(): Promise<void> {
     },
     strict: true,
   });
-  if (values.name === undefined) throw new TypeError('real server needs --name <name>');
-  const server = createRealServer(values.name);
-  const port = parsePort(values.port);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, values.host, resolve);
-  });
+  const name = values.name;
+  if (name === undefined) throw new TypeError('real server needs --name <name>');
+  // Several ports serve from one process (one heap, one JIT), so benchmarks comparing paths compare paths.
+  const ports = values.port.split(',').map(parsePort);
+  const servers = ports.map(() => createRealServer(name));
+  await Promise.all(
+    servers.map(
+      (server, i) =>
+        new Promise<void>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen(ports[i], values.host, resolve);
+        }),
+    ),
+  );
   const pidFile = values['pid-file'];
   if (pidFile !== undefined) {
     writeFileSync(`${pidFile}.tmp`, `${process.pid}\n`);
@@ -109,13 +116,17 @@ async function main(): Promise<void> {
   }
   const stop = (): void => {
     if (pidFile !== undefined) rmSync(pidFile, { force: true });
-    server.close();
-    server.closeAllConnections();
+    for (const server of servers) {
+      server.close();
+      server.closeAllConnections();
+    }
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
-  const { port: bound } = server.address() as AddressInfo;
-  console.log(`${values.name} listening on ${values.host}:${bound}`);
+  for (const server of servers) {
+    const { port: bound } = server.address() as AddressInfo;
+    console.log(`${name} listening on ${values.host}:${bound}`);
+  }
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {

@@ -14,6 +14,7 @@ import type { ConfigRef, JournalStatus } from '../api.ts';
 import { diffConfig } from '../diff.ts';
 import { canceled, JournalError } from '../errors.ts';
 import type { FeedItem, SubscribeOptions, Subscription } from '../feed.ts';
+import { iterateFeed } from '../feed-iterator.ts';
 import type { RecoveryOutcome } from '../recovery.ts';
 import { Store } from '../store.ts';
 import type { ConfigDoc, Entry } from '../types.ts';
@@ -181,42 +182,10 @@ class JournalClient implements RemoteJournal {
   }
 
   changes(options: SubscribeOptions & { signal?: AbortSignal } = {}): AsyncIterable<FeedItem> {
-    const { signal, ...sub } = options;
-    const client = this;
-    return {
-      [Symbol.asyncIterator](): AsyncIterator<FeedItem> {
-        const items: FeedItem[] = [];
-        let wake: (() => void) | undefined;
-        const poke = (): void => wake?.();
-        const subscription = client.subscribe((item) => {
-          items.push(item);
-          poke();
-        }, sub);
-        client.wakers.add(poke);
-        signal?.addEventListener('abort', poke);
-        const finish = (): IteratorResult<FeedItem> => {
-          subscription.close();
-          client.wakers.delete(poke);
-          signal?.removeEventListener('abort', poke);
-          return { done: true, value: undefined };
-        };
-        return {
-          async next(): Promise<IteratorResult<FeedItem>> {
-            while (items.length === 0) {
-              if (signal?.aborted || client.isClosed) return finish();
-              await new Promise<void>((resolve) => {
-                wake = resolve;
-              });
-              wake = undefined;
-            }
-            return { done: false, value: items.shift() as FeedItem };
-          },
-          async return(): Promise<IteratorResult<FeedItem>> {
-            return finish();
-          },
-        };
-      },
-    };
+    return iterateFeed(
+      { subscribe: (l, o) => this.subscribe(l, o), wakers: this.wakers, isClosed: () => this.isClosed },
+      options,
+    );
   }
 
   reconnect(o: { signal?: AbortSignal; timeoutMs?: number } = {}): Promise<void> {

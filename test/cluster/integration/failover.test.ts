@@ -68,12 +68,7 @@ if (canRun('cluster failover on the testbed', { root: true, tools: ['ip', 'socat
 
   async function rejoinsAsStandby(node: Node): Promise<void> {
     await start(node);
-    await waitFor(
-      `${node} STANDBY`,
-      () => proc(node).role(),
-      (r) => r === 'STANDBY',
-      5000,
-    );
+    await proc(node).waitForRole('STANDBY', 5000);
     await onlyOn(tb(), ctx.active);
   }
 
@@ -100,12 +95,7 @@ if (canRun('cluster failover on the testbed', { root: true, tools: ['ip', 'socat
       await prepareVipService(tb());
       // A first, so it is the ACTIVE whatever each start costs on a loaded host.
       await start('a');
-      await waitFor(
-        'A ACTIVE',
-        () => proc('a').role(),
-        (r) => r === 'ACTIVE',
-        5000,
-      );
+      await proc('a').waitForRole('ACTIVE', 5000);
       await start('b');
     }),
   );
@@ -122,12 +112,7 @@ if (canRun('cluster failover on the testbed', { root: true, tools: ['ip', 'socat
     'the pair settles: A ACTIVE, B STANDBY, the VIP and gateway on A, the client through it',
     withLogs(logged, async () => {
       await becomesActive('a', performance.now());
-      await waitFor(
-        'B STANDBY',
-        () => proc('b').role(),
-        (r) => r === 'STANDBY',
-        3000,
-      );
+      await proc('b').waitForRole('STANDBY', 3000);
       await onlyOn(tb(), 'a');
       await clientGoesThrough();
       const s = await proc('a').status();

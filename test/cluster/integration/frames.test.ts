@@ -15,7 +15,6 @@ import {
   cableAtRealtime,
   loudly,
   UDP_PORT,
-  waitFor,
   withLogs,
   writeNodeConfig,
 } from './support.ts';
@@ -108,12 +107,7 @@ if (canRun('cluster frames on the testbed', { root: true, tools: ['ip', 'socat',
       const main = ctx.main as { argv: string[] };
       // A alone: the fake peer takes B's cable end and heartbeat address.
       ctx.a = await ClusterProcess.start(tb(), 'a', writeNodeConfig(tb(), ctx.dir as string, 'a'), main);
-      await waitFor(
-        'A ACTIVE',
-        () => a().role(),
-        (r) => r === 'ACTIVE',
-        5000,
-      );
+      await a().waitForRole('ACTIVE', 5000);
     }),
   );
 

@@ -80,19 +80,9 @@ if (
       ctx.dir = mkdtempSync(join(tmpdir(), 'tnd-cluster-health-'));
       ctx.main = await bundleMain();
       await start('a');
-      await waitFor(
-        'A ACTIVE',
-        () => proc('a').role(),
-        (r) => r === 'ACTIVE',
-        5000,
-      );
+      await proc('a').waitForRole('ACTIVE', 5000);
       await start('b');
-      await waitFor(
-        'B STANDBY',
-        () => proc('b').role(),
-        (r) => r === 'STANDBY',
-        5000,
-      );
+      await proc('b').waitForRole('STANDBY', 5000);
       // The journals attach a moment later (A redials with back-off): A's records must reach B.
       await waitFor(
         'the journals to attach',
@@ -128,12 +118,7 @@ if (
     'a low score written on the ACTIVE journal: it hands over, B takes the VIP, A goes FAULT',
     withLogs(logged, async () => {
       await new JournalHealthSink(journal('a')).applianceHealth(record(20));
-      await waitFor(
-        'B ACTIVE',
-        () => proc('b').role(),
-        (r) => r === 'ACTIVE',
-        5000,
-      );
+      await proc('b').waitForRole('ACTIVE', 5000);
       await onlyOn(tb(), 'b');
       const a = await waitFor(
         'A FAULT',

@@ -50,20 +50,9 @@ if (canRun('cluster partitions on the testbed', { root: true, tools: ['ip', 'soc
     for (const n of ['a', 'b'] as const) {
       const config = writeNodeConfig(tb(), ctx.dir as string, n, o);
       ctx.procs[n] = await ClusterProcess.start(tb(), n, config, ctx.main as { argv: string[] });
-      if (n === 'a')
-        await waitFor(
-          'A ACTIVE',
-          () => proc('a').role(),
-          (r) => r === 'ACTIVE',
-          5000,
-        );
+      if (n === 'a') await proc('a').waitForRole('ACTIVE', 5000);
     }
-    await waitFor(
-      'B STANDBY',
-      () => proc('b').role(),
-      (r) => r === 'STANDBY',
-      5000,
-    );
+    await proc('b').waitForRole('STANDBY', 5000);
     await waitFor(
       'both links up on both',
       () => linksUp(),
@@ -211,12 +200,7 @@ if (canRun('cluster partitions on the testbed', { root: true, tools: ['ip', 'soc
       );
       await repair(tb());
       await tb().exec('a', ['ip', 'link', 'set', 'hb0', 'up']);
-      await waitFor(
-        'A releases',
-        () => proc('a').role(),
-        (r) => r === 'STANDBY',
-        5000,
-      );
+      await proc('a').waitForRole('STANDBY', 5000);
       assert.is(await proc('b').role(), 'ACTIVE');
       const a = await proc('a').status();
       assert.ok(alarms(a, 'SPLIT_BRAIN') >= 1, 'A reported the split brain');
@@ -275,12 +259,7 @@ if (canRun('cluster partitions on the testbed', { root: true, tools: ['ip', 'soc
       assert.equal(r, { viaVip: 'rs1', routed: 'rs1' });
       await repair(tb());
       for (const nic of ['hb0', 'client0']) await tb().exec('a', ['ip', 'link', 'set', nic, 'up']);
-      await waitFor(
-        'A STANDBY again',
-        () => proc('a').role(),
-        (r) => r === 'STANDBY',
-        5000,
-      );
+      await proc('a').waitForRole('STANDBY', 5000);
       assert.is(await proc('b').role(), 'ACTIVE');
     }),
   );

@@ -209,6 +209,16 @@ export class ClusterProcess {
     }
   }
 
+  /** Polls the role until it is `role`; the error names the node and the role it had. */
+  async waitForRole(role: Role | 'DOWN', timeoutMs = 5000): Promise<void> {
+    await waitFor(
+      `${this.node.toUpperCase()} ${role}`,
+      () => this.role(),
+      (r) => r === role,
+      timeoutMs,
+    );
+  }
+
   async command(
     command: Command,
   ): Promise<{ ok?: { role: Role }; error?: { code: string; message: string } }> {
