@@ -72,6 +72,25 @@ export interface CheckState {
   readonly reason: string;
 }
 
+/**
+ * Every check state is made here, with its fields in one order, so V8 keeps one hidden class for the
+ * table (spreads of states whose fields had changed representation went through its slow paths).
+ */
+function checkState(
+  c: Pick<CheckState, 'plan' | 'owner' | 'target'>,
+  up: boolean,
+  okStreak: number,
+  failStreak: number,
+  dueAt: number,
+  probe: InFlight | undefined,
+  reason: string,
+): CheckState {
+  return { plan: c.plan, owner: c.owner, target: c.target, up, okStreak, failStreak, dueAt, probe, reason };
+}
+
+const withProbe = (c: CheckState, probe: InFlight): CheckState =>
+  checkState(c, c.up, c.okStreak, c.failStreak, c.dueAt, probe, c.reason);
+
 export interface ServerState {
   readonly service: string;
   readonly onFall: 'quiesce' | 'remove';
@@ -254,38 +273,46 @@ export function nextDeadline(state: CoreState): number | undefined {
 /** Starts due probes and times out overdue ones; returns the earliest deadline left (for `wake`). */
 function tick(d: Draft): number {
   let next = Number.POSITIVE_INFINITY;
-  const count = d.checkCount;
-  const deadlines = d.baseDeadlines;
-  for (let i = 0; i < count; i++) {
-    const due = deadlines.at(i) as number;
-    if (due > d.now) {
-      if (due < next) next = due;
-      continue;
-    }
-    // Only index i is written while i is visited, so the step's starting table is current here.
-    let c = d.baseCheck(i) as CheckState;
-    if (c.probe !== undefined) {
-      if (c.probe.deadline <= d.now) {
-        d.timeouts++;
-        d.actions.push({ type: 'abort', probe: c.probe.id });
-        const reason = `timed out after ${c.plan.policy.timeoutMs} ms`;
-        apply(d, i, c, { ok: false, latencyMs: d.now - c.probe.startedAt, reason });
-        c = d.check(i) as CheckState;
-        if (c.dueAt <= d.now) c = launch(d, i, c);
+  const now = d.now;
+  // Most ticks find a few due checks among a thousand: scan the deadlines chunk by chunk, plain reads.
+  let i = 0;
+  for (const chunk of d.baseDeadlines.chunkList()) {
+    for (const due of chunk) {
+      const index = i++;
+      if (due > now) {
+        if (due < next) next = due;
+        continue;
       }
-    } else if (c.dueAt <= d.now) {
-      c = launch(d, i, c);
+      const t = visitDue(d, index);
+      if (t < next) next = t;
     }
-    const t = c.probe === undefined ? c.dueAt : c.probe.deadline;
-    if (t < next) next = t;
   }
   return next;
+}
+
+/** Check `i` is due: times out its probe in flight, starts the next one; returns its next deadline. */
+function visitDue(d: Draft, i: number): number {
+  // Only index i is written while i is visited, so the step's starting table is current here.
+  let c = d.baseCheck(i) as CheckState;
+  if (c.probe !== undefined) {
+    if (c.probe.deadline <= d.now) {
+      d.timeouts++;
+      d.actions.push({ type: 'abort', probe: c.probe.id });
+      const reason = `timed out after ${c.plan.policy.timeoutMs} ms`;
+      apply(d, i, c, { ok: false, latencyMs: d.now - c.probe.startedAt, reason });
+      c = d.check(i) as CheckState;
+      if (c.dueAt <= d.now) c = launch(d, i, c);
+    }
+  } else if (c.dueAt <= d.now) {
+    c = launch(d, i, c);
+  }
+  return c.probe === undefined ? c.dueAt : c.probe.deadline;
 }
 
 function launch(d: Draft, i: number, c: CheckState): CheckState {
   const id = d.nextProbeId++;
   const { timeoutMs } = c.plan.policy;
-  const next = { ...c, probe: { id, slot: c.dueAt, startedAt: d.now, deadline: d.now + timeoutMs } };
+  const next = withProbe(c, { id, slot: c.dueAt, startedAt: d.now, deadline: d.now + timeoutMs });
   d.setCheck(i, next);
   d.actions.push({
     type: 'probe',
@@ -309,14 +336,16 @@ function queued(d: Draft, hint: number, probe: number): void {
   const i = findProbe(d, hint, probe);
   const c = d.check(i);
   if (c?.probe === undefined) return;
-  d.setCheck(i, { ...c, probe: { ...c.probe, deadline: Number.POSITIVE_INFINITY } });
+  const { id, slot, startedAt } = c.probe;
+  d.setCheck(i, withProbe(c, { id, slot, startedAt, deadline: Number.POSITIVE_INFINITY }));
 }
 
 function started(d: Draft, hint: number, probe: number): void {
   const i = findProbe(d, hint, probe);
   const c = d.check(i);
   if (c?.probe === undefined) return;
-  d.setCheck(i, { ...c, probe: { ...c.probe, startedAt: d.now, deadline: d.now + c.plan.policy.timeoutMs } });
+  const { id, slot } = c.probe;
+  d.setCheck(i, withProbe(c, { id, slot, startedAt: d.now, deadline: d.now + c.plan.policy.timeoutMs }));
 }
 
 function result(d: Draft, hint: number, probe: number, r: ProbeResult): void {
@@ -342,7 +371,7 @@ function apply(d: Draft, i: number, c: CheckState, r: ProbeResult): void {
   // The first grid slot after now: slot + interval, or later ones when this probe or its tick ran late.
   const dueAt = retry ? d.now + retryMs : slot + (Math.floor((d.now - slot) / intervalMs) + 1) * intervalMs;
   const reason = r.ok ? (r.detail ?? 'ok') : r.reason;
-  d.setCheck(i, { ...c, up, okStreak, failStreak, dueAt, probe: undefined, reason });
+  d.setCheck(i, checkState(c, up, okStreak, failStreak, dueAt, undefined, reason));
   if (up !== c.up) {
     d.actions.push({ type: 'check', kind: c.plan.kind.kind, target: c.target, up, reason });
     markOwner(d, c.owner);
@@ -537,25 +566,27 @@ function configure(d: Draft, plan: MonitorPlan): void {
     }
     return undefined;
   };
-  const fresh = (plan: CheckPlan, owner: Owner, target: CheckTarget, up: boolean): CheckState => ({
-    plan,
-    owner,
-    target,
-    up,
-    okStreak: 0,
-    failStreak: 0,
-    dueAt: d.now + d.random(plan.policy.jitterMs),
-    probe: undefined,
-    reason: up ? 'not probed yet' : 'starts down, not probed yet',
-  });
-  const carry = (was: CheckState, plan: CheckPlan, owner: Owner, target: CheckTarget): CheckState => ({
-    ...was,
-    plan,
-    owner,
-    target,
-    // A shorter interval takes effect at once; a longer one from the next probe.
-    dueAt: Math.min(was.dueAt, d.now + plan.policy.intervalMs),
-  });
+  const fresh = (plan: CheckPlan, owner: Owner, target: CheckTarget, up: boolean): CheckState =>
+    checkState(
+      { plan, owner, target },
+      up,
+      0,
+      0,
+      d.now + d.random(plan.policy.jitterMs),
+      undefined,
+      up ? 'not probed yet' : 'starts down, not probed yet',
+    );
+  const carry = (was: CheckState, plan: CheckPlan, owner: Owner, target: CheckTarget): CheckState =>
+    checkState(
+      { plan, owner, target },
+      was.up,
+      was.okStreak,
+      was.failStreak,
+      // A shorter interval takes effect at once; a longer one from the next probe.
+      Math.min(was.dueAt, d.now + plan.policy.intervalMs),
+      was.probe,
+      was.reason,
+    );
 
   for (const svcPlan of plan.services) {
     const serverIndices: number[] = [];

@@ -24,6 +24,11 @@ export class PVec<T> implements Iterable<T> {
     return (this.chunks[i >> SHIFT] as readonly T[])[i & MASK];
   }
 
+  /** The chunks themselves (all but the last full, WIDTH items each), for scans that must be fast. */
+  chunkList(): readonly (readonly T[])[] {
+    return this.chunks;
+  }
+
   forEach(fn: (item: T, index: number) => void): void {
     let i = 0;
     for (const chunk of this.chunks) for (const item of chunk) fn(item, i++);
