@@ -315,6 +315,7 @@ export async function run(): Promise<Figures> {
       'probes completed': Number(stopped.probesCompleted ?? Number.NaN),
       'probe timeouts': Number(stopped.timeouts ?? Number.NaN),
       'monitor timer lateness max (ms)': Number(stopped.maxTimerLatenessMs ?? Number.NaN),
+      'monitor timer ticks': Number(stopped.ticks ?? Number.NaN),
     };
   } finally {
     await monitor?.stop();

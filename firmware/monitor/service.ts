@@ -133,6 +133,7 @@ class Monitor implements MonitorHandle {
     alertErrors: 0,
     rejectedConfigs: 0,
     maxTimerLatenessMs: 0,
+    ticks: 0,
   };
 
   constructor(
@@ -261,6 +262,7 @@ class Monitor implements MonitorHandle {
     const handle = this.drivers.clock.setTimer(delay, () => {
       const late = this.drivers.clock.now() - fireAt;
       if (late > this.counters.maxTimerLatenessMs) this.counters.maxTimerLatenessMs = late;
+      this.counters.ticks++;
       this.timer = undefined;
       this.feed({ type: 'tick' });
     });

@@ -119,6 +119,8 @@ export interface MonitorStats {
   rejectedConfigs: number;
   /** The latest the monitor's timer has fired after it was due, in ms (an overloaded host shows here). */
   maxTimerLatenessMs: number;
+  /** Times the timer fired (each one scans the check table for due probes and timeouts). */
+  ticks: number;
 }
 
 export interface MonitorHandle {
