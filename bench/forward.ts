@@ -6,15 +6,16 @@
  * through the router), Tandem NAT (A's dnat, replies through A), HAProxy `mode tcp` round-robin on A, and
  * `bare`: DR's path with one hand-written fwd rule instead of Tandem's tables.
  * Each scenario has its own port (TIME_WAIT + PAWS would otherwise refuse SYNs reused across scenarios), all
- * served by one real-server process, so no scenario gets a better-warmed server than another; the scenarios
- * take turns within each repetition; figures are medians.
+ * served by one real server: nginx, so the box is CPU-bound and not bound by a one-thread server that
+ * hides what each path costs (`--server node`: the testbed's Node server, one process for every port);
+ * the scenarios take turns within each repetition; figures are medians.
  *
  * Latency: from a backend change (a real server going down or coming back, in the forwarding source) to
  * the kernel having applied it (the nft transaction returned), with 65537-slot and small tables.
  * Also the pure figures: Maglev disruption and the lc approximation.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseDesired, type VirtualService } from '../firmware/forward/model.ts';
@@ -50,6 +51,8 @@ interface ThroughputOptions {
   readonly repetitions: number;
   readonly loads: readonly (typeof LOADS)[number][];
   readonly scenarios: readonly Scenario[];
+  /** The real server: nginx with a worker per CPU (default), or the testbed's Node server (`--server node`). */
+  readonly server: 'node' | 'nginx';
 }
 
 function throughputOptions(argv: readonly string[]): ThroughputOptions {
@@ -69,6 +72,7 @@ function throughputOptions(argv: readonly string[]): ThroughputOptions {
     repetitions: Number(flag('--repetitions') ?? 5),
     loads,
     scenarios: scenarios as Scenario[],
+    server: flag('--server') === 'node' ? 'node' : 'nginx',
   };
 }
 
@@ -106,6 +110,60 @@ async function startListeners(tb: Testbed, ports: readonly number[], dir: string
       throw new Error(`real server on ports ${ports.join(',')} did not start`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/**
+ * nginx on rs1 serving the same paths from files, every scenario's port, a worker per CPU: a real server
+ * that is not the bottleneck, so the box is CPU-bound and throughput follows what each path costs.
+ */
+async function startNginx(tb: Testbed, ports: readonly number[], dir: string): Promise<ChildProcess> {
+  const root = join(dir, 'www');
+  mkdirSync(join(root, 'bytes'), { recursive: true });
+  chmodSync(dir, 0o755); // nginx's workers read the files as www-data
+  writeFileSync(join(root, 'index.html'), 'rs1\n');
+  for (const load of LOADS) {
+    const size = Number(load.path.split('/').pop());
+    writeFileSync(join(root, load.path), Buffer.alloc(size, 0x61));
+  }
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    [
+      'worker_processes 2;',
+      `pid ${join(dir, 'nginx.pid')};`,
+      `error_log ${join(dir, 'nginx-error.log')};`,
+      'events { worker_connections 4096; }',
+      'http {',
+      '  access_log off;',
+      '  keepalive_requests 1000000;',
+      '  sendfile on;',
+      `  server { ${ports.map((p) => `listen ${p};`).join(' ')} root ${root}; default_type application/octet-stream; }`,
+      '}',
+      '',
+    ].join('\n'),
+  );
+  const child = spawn('ip', ['netns', 'exec', tb.ns('rs1'), 'nginx', '-c', conf, '-g', 'daemon off;'], {
+    stdio: 'ignore',
+  });
+  const deadline = performance.now() + 10_000;
+  for (;;) {
+    const probe = await tb.exec(
+      'client',
+      ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', `${target(tb, 'direct')}/bytes/1024`],
+      { allowFail: true },
+    );
+    if (probe.stdout === '200') return child;
+    if (child.exitCode !== null || performance.now() > deadline) throw new Error('nginx did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** nginx's workers outlive a SIGKILLed master: SIGTERM it, which stops them, and wait (bounded). */
+async function stopNginx(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.pid === undefined) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  process.kill(child.pid, 'SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
 }
 
 /**
@@ -360,6 +418,7 @@ export async function run(argv: readonly string[] = []): Promise<Figures> {
   const tb = await startTestbed({ realServers: 3 });
   const dir = mkdtempSync(join(tmpdir(), 'tnd-bench-forward-'));
   const filter = new NftPacketFilter({ netns: tb.ns('a') });
+  let nginx: ChildProcess | undefined;
   try {
     await prepareForForwarding(tb);
     await routeClientDirect(tb);
@@ -388,7 +447,9 @@ export async function run(argv: readonly string[] = []): Promise<Figures> {
       ]);
     }
     await tb.exec('a', ['sysctl', '-qw', 'net.netfilter.nf_conntrack_max=262144'], { allowFail: true });
-    await startListeners(tb, Object.values(PORTS), dir);
+    if (options.server === 'nginx') nginx = await startNginx(tb, Object.values(PORTS), dir);
+    else await startListeners(tb, Object.values(PORTS), dir);
+    figures['real server'] = options.server;
     await startHaproxy(tb, dir);
     await startBareForward(tb, rs1.address);
     const plane = new NftForwardingPlane(filter, { clientLink: 'client0', serverLink: 'server0' });
@@ -417,6 +478,7 @@ export async function run(argv: readonly string[] = []): Promise<Figures> {
     await throughput(tb, figures, options);
     if (!narrowed) await latencyFigures(tb, figures);
   } finally {
+    if (nginx !== undefined) await stopNginx(nginx);
     for (const child of owned.splice(0).reverse()) {
       if (child.pid !== undefined && child.exitCode === null) {
         try {

@@ -23,6 +23,7 @@ debian_packages=(
   curl           # forwarding tests: HTTP through the VIP
   wrk            # bench/forward.ts load generator
   haproxy        # bench/forward.ts comparison
+  nginx-light    # bench/forward.ts real server (a worker per CPU; the Node one is the bottleneck)
   keepalived     # bench/failover.ts comparison (VRRPv3)
   chromium       # the status page is tested in headless Chromium
   ipvsadm        # IPVS forwarding driver (its tests run where the kernel has ip_vs)
