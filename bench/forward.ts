@@ -1,5 +1,5 @@
 /**
- * Forwarding throughput and control-plane latency on the testbed (needs root, wrk, haproxy, nft, curl).
+ * Forwarding throughput and control-plane latency on the testbed (needs root, wrk, haproxy, nginx, nft, curl).
  *
  * Throughput: wrk from the client against one real server (rs1), five ways side by side: direct (through
  * the upstream router in the switch namespace), Tandem DR (A forwards at netdev ingress; replies go back
