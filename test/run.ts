@@ -4,7 +4,7 @@
  * last line; exits non-zero on any failure. Arguments filter test files by substring.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { TestNetns } from '../board/sim/testbed/netns.ts';
 
@@ -105,6 +105,14 @@ function report(o: Outcome): void {
   if (body) console.log(body.replace(/^/gm, '     '));
 }
 
+/**
+ * A test file that loads the machine for minutes (a fuzzer) says `@test-alone` in its first lines: it runs
+ * after the others, by itself, so it neither starves nor is starved by the timing-sensitive cluster tests.
+ */
+function runsAlone(file: string): boolean {
+  return readFileSync(file, 'utf8').slice(0, 1000).includes('@test-alone');
+}
+
 async function main(): Promise<void> {
   const outcomes: Outcome[] = [];
   const bin = (tool: string): string => join(root, 'node_modules', '.bin', tool);
@@ -120,16 +128,22 @@ async function main(): Promise<void> {
   const files = findTests(join(root, 'test')).filter(
     (f) => filters.length === 0 || filters.some((x) => relative(root, f).includes(x)),
   );
-  const queue = [...files];
-  await Promise.all(
-    Array.from({ length: Math.max(1, jobs) }, async () => {
-      for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
-        const o = await runTestFile(file);
-        report(o);
-        outcomes.push(o);
-      }
-    }),
+  const run = async (queue: string[], width: number): Promise<void> => {
+    await Promise.all(
+      Array.from({ length: Math.max(1, width) }, async () => {
+        for (let file = queue.shift(); file !== undefined; file = queue.shift()) {
+          const o = await runTestFile(file);
+          report(o);
+          outcomes.push(o);
+        }
+      }),
+    );
+  };
+  await run(
+    files.filter((f) => !runsAlone(f)),
+    jobs,
   );
+  await run(files.filter(runsAlone), 1);
   if (process.getuid?.() === 0) {
     const left = await TestNetns.sweepOrphans();
     if (left.length > 0) console.log(`removed namespaces left by killed tests: ${left.join(' ')}`);

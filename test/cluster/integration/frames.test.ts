@@ -1,3 +1,4 @@
+// @test-alone: 100,000 fuzzed frames per link load both CPUs for minutes (test/run.ts runs it by itself).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
