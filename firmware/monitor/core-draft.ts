@@ -62,10 +62,6 @@ export class Draft {
     this.staleResults = s.counters.staleResults;
   }
 
-  get checkCount(): number {
-    return this.baseChecks.length;
-  }
-
   check(i: number): CheckState | undefined {
     return this.changedChecks?.get(i) ?? this.baseChecks.at(i);
   }
