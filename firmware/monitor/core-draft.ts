@@ -15,13 +15,18 @@ import type {
 import type { MonitorPlan } from './plan.ts';
 import { PVec } from './pvec.ts';
 
-/** A check's next deadline: its probe's timeout while one is in flight, else when the next is due. */
-export function deadlineOf(c: CheckState): number {
-  return c.probe === undefined ? c.dueAt : c.probe.deadline;
+/**
+ * A check's next deadline: its probe's timeout while one is in flight (exact), else when the next is due,
+ * rounded up to a multiple of `tickMs` (so probes due close together start in one tick).
+ */
+export function deadlineOf(c: CheckState, tickMs: number): number {
+  if (c.probe !== undefined) return c.probe.deadline;
+  return tickMs > 0 ? Math.ceil(c.dueAt / tickMs) * tickMs : c.dueAt;
 }
 
 export class Draft {
   now: number;
+  readonly tickMs: number;
   rng: RngState;
   nextProbeId: number;
   plan: MonitorPlan | undefined;
@@ -48,6 +53,7 @@ export class Draft {
 
   constructor(s: CoreState, now: number) {
     this.now = now;
+    this.tickMs = s.tickMs;
     this.rng = s.rng;
     this.nextProbeId = s.nextProbeId;
     this.plan = s.plan;
@@ -78,7 +84,7 @@ export class Draft {
   }
 
   setCheck(i: number, c: CheckState): void {
-    const t = deadlineOf(c);
+    const t = deadlineOf(c, this.tickMs);
     if (t < this.wake) this.wake = t;
     this.changedChecks ??= new Map();
     this.changedChecks.set(i, c);
@@ -117,7 +123,7 @@ export class Draft {
   ): void {
     this.baseChecks = PVec.from(checks);
     this.changedChecks = undefined;
-    this.baseDeadlines = PVec.from(checks.map(deadlineOf));
+    this.baseDeadlines = PVec.from(checks.map((c) => deadlineOf(c, this.tickMs)));
     this.servers = servers;
     this.services = services;
     this.components = components;
@@ -144,6 +150,7 @@ export class Draft {
   freeze(): CoreState {
     return {
       now: this.now,
+      tickMs: this.tickMs,
       rng: this.rng,
       nextProbeId: this.nextProbeId,
       plan: this.plan,
@@ -151,7 +158,7 @@ export class Draft {
       deadlines:
         this.changedChecks === undefined
           ? this.baseDeadlines
-          : this.baseDeadlines.withMapped(this.changedChecks, deadlineOf),
+          : this.baseDeadlines.withMapped(this.changedChecks, (c) => deadlineOf(c, this.tickMs)),
       servers: this.servers,
       services: this.services,
       components: this.components,

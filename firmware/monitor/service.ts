@@ -37,8 +37,8 @@ export interface StartOptions {
   /** How long close() waits for the sink to take what is queued. Default 5000 ms. */
   flushTimeoutMs?: number;
   /**
-   * Timer granularity in ms: deadlines are rounded up to a multiple of it, so probes due close together
-   * start in one tick (a tick scans every check). Probes and timeouts run at most this late. Default 10.
+   * Due probes start at the next multiple of this many ms, so probes due close together start in one tick
+   * (a tick scans every check); timeouts fire at their exact deadline. Default 10.
    */
   tickMs?: number;
 }
@@ -144,7 +144,7 @@ class Monitor implements MonitorHandle {
     private readonly options: StartOptions,
   ) {
     this.log = options.log ?? silent;
-    this.state = initialState(options.seed ?? 1, drivers.clock.now());
+    this.state = initialState(options.seed ?? 1, drivers.clock.now(), options.tickMs ?? 10);
     this.pool = new ProbePool(plan.maxConcurrent);
     this.scriptPool = new ProbePool(plan.maxConcurrentScripts);
     this.checkDrivers = { clock: drivers.clock, pinger: drivers.pinger };
@@ -256,11 +256,9 @@ class Monitor implements MonitorHandle {
     this.timer?.cancel();
     this.timer = undefined;
     if (at === undefined) return;
-    const tick = this.options.tickMs ?? 10;
-    const fireAt = tick > 0 ? Math.ceil(at / tick) * tick : at;
-    const delay = Math.max(0, fireAt - this.drivers.clock.now());
+    const delay = Math.max(0, at - this.drivers.clock.now());
     const handle = this.drivers.clock.setTimer(delay, () => {
-      const late = this.drivers.clock.now() - fireAt;
+      const late = this.drivers.clock.now() - at;
       if (late > this.counters.maxTimerLatenessMs) this.counters.maxTimerLatenessMs = late;
       this.counters.ticks++;
       this.timer = undefined;

@@ -87,6 +87,27 @@ scheduling('retryMs: after a failure of an up check the next probe comes sooner'
   );
 });
 
+scheduling('with tickMs, due probes start together at its next multiple; timeouts fire exactly', () => {
+  const servers = Array.from({ length: 30 }, (_, i) => server(`rs${i + 1}`));
+  const h = new Harness(doc({ servers }, { intervalMs: 1000, timeoutMs: 503, fall: 1 }), 3, 10);
+  h.responder = (p, now) => (p.target.server === 'rs1' && now >= 1000 ? 'hang' : OK);
+  h.runUntil(3000);
+  const starts = h.actions('probe').map((e) => e.at);
+  for (const t of starts) assert.is(t % 10, 0, `a probe started at ${t}`);
+  assert.ok(new Set(starts).size < starts.length, 'probes due close together share a tick');
+  const hung = h.actions('probe').filter((e) => e.action.target.server === 'rs1' && e.at >= 1000);
+  assert.ok(hung.length >= 2);
+  assert.equal(
+    h.actions('abort').map((e) => e.at),
+    hung.map((e) => e.at + 503).filter((t) => t <= 3000),
+    'each timeout at its start + 503 ms, off the 10 ms grid',
+  );
+  assert.throws(
+    () => initialState(1, 0, -1),
+    (e: unknown) => MonitorError.is(e, 'MONITOR_INVALID_CONFIG'),
+  );
+});
+
 scheduling('time may not go backwards; malformed now is refused', () => {
   const s = step(initialState(1, 100), { type: 'tick' }, 100).state;
   assert.throws(
@@ -461,6 +482,7 @@ seeded('invariants hold over 200 seeded schedules of answers, failures and hangs
         { intervalMs: 100, timeoutMs: 50, rise, fall },
       ),
       seed,
+      seed % 2 === 0 ? 10 : 0,
     );
     // Each server's outcomes in probe order ('hang' counts as a failure at its timeout).
     const history = new Map<string, boolean[]>();
@@ -475,7 +497,7 @@ seeded('invariants hold over 200 seeded schedules of answers, failures and hangs
     h.runUntil(5000);
     // The tick's deadline table agrees with the checks it stands for.
     [...h.state.checks].forEach((c, i) => {
-      assert.is(h.state.deadlines.at(i), deadlineOf(c), `${where}: deadline of check ${i}`);
+      assert.is(h.state.deadlines.at(i), deadlineOf(c, h.state.tickMs), `${where}: deadline of check ${i}`);
     });
     assert.is(h.state.deadlines.length, h.state.checks.length, where);
     const last = new Map<string, string>();

@@ -136,6 +136,21 @@ flapping('a server losing every other reply never flaps; the log has no transiti
   }
 });
 
+flapping("a silent server is down at its probe's exact timeout, not at the next 10 ms tick", async () => {
+  const w = await world(farm({}, { defaults: { intervalMs: 100, timeoutMs: 53, fall: 1, jitterMs: 0 } }));
+  try {
+    await w.run(50);
+    w.pinger.setDown(RS[0] as string);
+    await w.run(102); // the probe started at 100 times out at 153
+    assert.is(w.sink.servers.get('web/rs1')?.state, 'up');
+    await w.run(1);
+    assert.is(w.sink.servers.get('web/rs1')?.state, 'down');
+    assert.match(w.sink.servers.get('web/rs1')?.reason ?? '', /timed out after 53 ms/);
+  } finally {
+    await w.monitor.close();
+  }
+});
+
 flapping.run();
 
 // ---

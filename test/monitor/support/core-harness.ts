@@ -29,8 +29,8 @@ export class Harness {
   private readonly later: { at: number; event: MonitorEvent }[] = [];
   responder: Responder = () => OK;
 
-  constructor(doc: unknown, seed = 1) {
-    this.state = initialState(seed, 0);
+  constructor(doc: unknown, seed = 1, tickMs = 0) {
+    this.state = initialState(seed, 0, tickMs);
     this.feed({ type: 'configure', plan: resolveConfig(doc) });
   }
 
