@@ -10,6 +10,7 @@ import { abortError } from '../../hal/errors.ts';
 import { Alerter } from './alerts/alerter.ts';
 import { alertFor } from './alerts/events.ts';
 import { ProbeContext } from './checks/context.ts';
+import { IdleConnections } from './checks/idle-connections.ts';
 import { errorText } from './checks/spec.ts';
 import type { CheckDrivers, ProbeResult } from './checks/types.ts';
 import { resolveConfig } from './config.ts';
@@ -147,7 +148,11 @@ class Monitor implements MonitorHandle {
     this.state = initialState(options.seed ?? 1, drivers.clock.now(), options.tickMs ?? 10);
     this.pool = new ProbePool(plan.maxConcurrent);
     this.scriptPool = new ProbePool(plan.maxConcurrentScripts);
-    this.checkDrivers = { clock: drivers.clock, pinger: drivers.pinger };
+    this.checkDrivers = {
+      clock: drivers.clock,
+      pinger: drivers.pinger,
+      connections: new IdleConnections(drivers.clock),
+    };
     this.sinkQueue = new SinkQueue(sink, drivers.clock, (call, err) => {
       this.counters.sinkErrors++;
       this.log('error', `health sink refused a ${call.method} record; offering it again in 1 s`, {
@@ -403,6 +408,7 @@ class Monitor implements MonitorHandle {
     this.probes.clear();
     await this.linkWatch;
     await Promise.all([this.pool.idle(), this.scriptPool.idle()]);
+    this.checkDrivers.connections?.closeAll();
     const flushMs = this.options.flushTimeoutMs ?? 5000;
     let flushTimer: { cancel(): void } | undefined;
     const flushed = await Promise.race([

@@ -171,6 +171,78 @@ if (canRun('monitor checks on the testbed', { root: true, tools: ['ip', 'socat',
     fails(await probe({ kind: 'http' }, target(CLOSED)), /ECONNREFUSED/),
   );
   http('HEAD request', async () => ok(await probe({ kind: 'http', method: 'HEAD', path: '/health' })));
+
+  const connectionsTo = async (port: number): Promise<number> => {
+    const { farm } = await get();
+    return Number((await farm.call({ op: 'count', port })).connections);
+  };
+  const closeIdle = async (): Promise<number> => {
+    const { runner } = await get();
+    return Number((await runner.call({ closeIdle: true })).closed);
+  };
+  const keptAlive = { kind: 'http', port: HTTP, keepAlive: true };
+
+  http('keepAlive: probes share one connection, judged as ever (status, body)', async () => {
+    await closeIdle();
+    const before = await connectionsTo(HTTP);
+    ok(await probe(keptAlive));
+    ok(await probe({ ...keptAlive, bodyRegex: '^farm 8001 host=' }));
+    fails(await probe({ ...keptAlive, bodyRegex: '^nope' }), /does not match/);
+    ok(await probe({ ...keptAlive, method: 'HEAD' }));
+    assert.is((await connectionsTo(HTTP)) - before, 1);
+    assert.is(await closeIdle(), 1, 'the connection waited for the next probe');
+  });
+  http(
+    'keepAlive: a reset on the reused connection before any answer is retried on a fresh one',
+    async () => {
+      const { farm } = await get();
+      await closeIdle();
+      await farm.call({ op: 'behave', port: HTTP, resetReused: true });
+      try {
+        const before = await connectionsTo(HTTP);
+        ok(await probe(keptAlive));
+        ok(await probe(keptAlive));
+        ok(await probe(keptAlive));
+        assert.is((await connectionsTo(HTTP)) - before, 3, 'each reused connection was reset and replaced');
+      } finally {
+        await farm.call({ op: 'behave', port: HTTP });
+        await closeIdle();
+      }
+    },
+  );
+  http('keepAlive: a server answering "Connection: close" gets a new connection every time', async () => {
+    const { farm } = await get();
+    await closeIdle();
+    await farm.call({ op: 'behave', port: HTTP, close: true });
+    try {
+      const before = await connectionsTo(HTTP);
+      ok(await probe(keptAlive));
+      ok(await probe(keptAlive));
+      assert.is((await connectionsTo(HTTP)) - before, 2);
+      assert.is(await closeIdle(), 0);
+    } finally {
+      await farm.call({ op: 'behave', port: HTTP });
+    }
+  });
+  http('keepAlive: a connection is not kept after a timeout', async () => {
+    const { farm } = await get();
+    await closeIdle();
+    await farm.call({ op: 'behave', port: HTTP, delayMs: 1500 });
+    try {
+      fails(await probe(keptAlive, target(), 300), /timed out/);
+      assert.is(await closeIdle(), 0);
+    } finally {
+      await farm.call({ op: 'behave', port: HTTP });
+    }
+  });
+  http('without keepAlive every probe connects afresh and nothing waits', async () => {
+    await closeIdle();
+    const before = await connectionsTo(HTTP);
+    ok(await probe({ kind: 'http', port: HTTP }));
+    ok(await probe({ kind: 'http', port: HTTP }));
+    assert.is((await connectionsTo(HTTP)) - before, 2);
+    assert.is(await closeIdle(), 0);
+  });
   http.run();
 
   // ---

@@ -76,6 +76,7 @@ defaults('policy: check over service defaults over built-ins; kind defaults for 
     expectStatus: ['200-299'],
     maxBodyBytes: 65536,
     headers: {},
+    keepAlive: false,
   });
   assert.is(plan.services[0]?.onFall, 'quiesce');
   assert.equal([plan.maxConcurrent, plan.maxConcurrentScripts], [512, 16]);
@@ -166,6 +167,12 @@ bad('http: status code out of range, bad range, bad regex, bad digest, bad path'
     base({ kind: 'http', headers: { 'bad header': 'x' } }),
     'services[0].checks[0].headers.bad header',
     /header name/,
+  );
+  refuses(base({ kind: 'http', keepAlive: 'yes' }), 'services[0].checks[0].keepAlive', /got 'yes'/);
+  refuses(
+    base({ kind: 'https', keepAlive: true }),
+    'services[0].checks[0].keepAlive',
+    /is not a known field here, got true/,
   );
 });
 

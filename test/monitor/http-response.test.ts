@@ -29,6 +29,34 @@ reader('Content-Length body, whole or one byte at a time', () => {
   assert.equal(done(read(text, 1)), { status: 200, body: 'rs1\n' });
 });
 
+const reusable = (text: string, options: Partial<typeof opts> = {}, piece = text.length): boolean => {
+  const o = read(text, piece, { ...opts, keepAlive: true, ...options });
+  assert.is(o.state, 'done', JSON.stringify(o));
+  return o.state === 'done' && o.reusable;
+};
+
+reader(
+  'keepAlive: the whole response is read, the body kept only when wanted, reuse as the server says',
+  () => {
+    const length = 'HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nrs1\n';
+    const chunked = 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nrs1\n\r\n0\r\n\r\n';
+    for (const piece of [1, 5, 1000]) {
+      assert.ok(reusable(length, {}, piece));
+      assert.ok(reusable(chunked, { wantBody: false }, piece));
+    }
+    const noBody = read(length, 1000, { ...opts, wantBody: false, keepAlive: true });
+    assert.equal(done(noBody), { status: 200, body: undefined });
+    assert.ok(reusable('HTTP/1.1 204 No Content\r\n\r\n'));
+    assert.ok(reusable('HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n', { head: true }));
+    assert.not.ok(reusable(length.replace('\r\n\r\n', '\r\nConnection: keep-alive, Close\r\n\r\n')));
+    assert.not.ok(reusable(length.replace('HTTP/1.1', 'HTTP/1.0')), 'HTTP/1.0 closes by default');
+    assert.not.ok(reusable('HTTP/1.1 200 OK\r\n\r\nuntil the end'), 'framed by the close');
+    assert.not.ok(reusable(`${length}HTTP/1.1 200 OK`), 'bytes after the response');
+    const unasked = read(length);
+    assert.is(unasked.state === 'done' && unasked.reusable, false, 'not unless asked');
+  },
+);
+
 reader('chunked body with extensions and trailers, in every split', () => {
   const text =
     'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4;ext=1\r\nWiki\r\n6\r\npedia \r\nE\r\nin \r\n\r\nchunks.\r\n0\r\nX-T: 1\r\n\r\n';

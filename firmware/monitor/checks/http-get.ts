@@ -8,6 +8,7 @@ import { connect, isIP, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
 import { z } from 'zod';
 import { type ReadOutcome, ResponseReader } from './http-response.ts';
+import type { IdleConnections } from './idle-connections.ts';
 import { closeHard, Stopwatch, socketReason, whileRunning } from './net-util.ts';
 import { available, type ExchangeOwner, TcpExchange } from './tcp-handle.ts';
 import type { CheckTarget, ProbeResult, RunContext } from './types.ts';
@@ -81,6 +82,8 @@ export const httpFields = {
 
 export interface HttpSpec {
   port?: number | undefined;
+  /** Plain HTTP only: keep the connection for the next probe (see idle-connections.ts). */
+  keepAlive?: boolean;
   method: 'GET' | 'HEAD';
   path: string;
   host?: string | undefined;
@@ -123,25 +126,31 @@ export function sniFromHost(host: string): string | undefined {
   return isIP(name) === 0 && !name.startsWith('[') ? name : undefined;
 }
 
-/** The request bytes: GET/HEAD with Host, Connection: close and the extra headers. */
+/** The request bytes: GET/HEAD with Host, Connection: close (unless kept alive) and the extra headers. */
 export function requestText(spec: HttpSpec, host: string): string {
-  let text = `${spec.method} ${spec.path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: tandem-monitor\r\nConnection: close\r\n`;
+  let text = `${spec.method} ${spec.path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: tandem-monitor\r\n`;
+  if (spec.keepAlive !== true) text += 'Connection: close\r\n';
   for (const [name, value] of Object.entries(spec.headers)) text += `${name}: ${value}\r\n`;
   return `${text}\r\n`;
 }
 
-/** The request for a target, made once per target and spec (targets live as long as their check). */
-const requests = new WeakMap<CheckTarget, { spec: HttpSpec; host: string; text: string }>();
+interface Request {
+  readonly spec: HttpSpec;
+  readonly host: string;
+  readonly text: string;
+  /** Where the connection goes: the key of kept-alive connections. */
+  readonly origin: string;
+}
 
-function requestFor(
-  spec: HttpSpec,
-  target: CheckTarget,
-  defaultPort: number,
-): { host: string; text: string } {
+/** The request for a target, made once per target and spec (targets live as long as their check). */
+const requests = new WeakMap<CheckTarget, Request>();
+
+function requestFor(spec: HttpSpec, target: CheckTarget, defaultPort: number): Request {
   const cached = requests.get(target);
   if (cached !== undefined && cached.spec === spec) return cached;
   const host = hostHeader(spec, target, defaultPort);
-  const made = { spec, host, text: requestText(spec, host) };
+  const origin = `${target.address} ${spec.port ?? target.port}`;
+  const made = { spec, host, text: requestText(spec, host), origin };
   requests.set(target, made);
   return made;
 }
@@ -159,62 +168,96 @@ export function httpProbe(
   return viaSocket(target, spec, context, tls);
 }
 
-/** A plain HTTP request on a bare TCP handle (a class: no closures per probe). */
+/**
+ * A plain HTTP request on a bare TCP handle (a class: no closures per probe). With keepAlive it takes a
+ * waiting connection to the same origin when there is one, and leaves its connection waiting when the
+ * response allows; a reused connection that closes or fails before any byte of the answer (the server
+ * dropped it while idle) is replaced by a fresh one within the same probe, as browsers do.
+ */
 class PlainHttpProbe implements ExchangeOwner {
   private readonly watch: Stopwatch;
   private readonly reader: ResponseReader;
-  private readonly request: string;
+  private readonly request: Request;
   private readonly url: string;
-  private readonly exchange: TcpExchange;
+  private readonly port: number;
+  private readonly pool: IdleConnections | undefined;
+  private exchange: TcpExchange | undefined;
+  /** The exchange came from the pool and has not answered yet. */
+  private reused = false;
   private done = false;
 
   constructor(
-    target: CheckTarget,
+    private readonly target: CheckTarget,
     private readonly spec: HttpSpec,
     private readonly context: RunContext,
     private readonly resolve: (r: ProbeResult) => void,
   ) {
     this.watch = new Stopwatch(context.drivers.clock);
-    const { host, text } = requestFor(spec, target, 80);
-    this.request = text;
-    this.url = `http://${host}${spec.path}`;
+    this.request = requestFor(spec, target, 80);
+    this.url = `http://${this.request.host}${spec.path}`;
+    this.port = spec.port ?? target.port;
+    this.pool = spec.keepAlive === true ? context.drivers.connections : undefined;
     this.reader = new ResponseReader({
       wantBody: spec.method === 'GET' && (spec.bodyRegex !== undefined || spec.bodyDigest !== undefined),
       maxBodyBytes: spec.maxBodyBytes,
       head: spec.method === 'HEAD',
+      keepAlive: this.pool !== undefined,
     });
-    this.exchange = new TcpExchange(target.address, spec.port ?? target.port, this);
+    const waiting = this.pool?.take(this.request.origin);
+    if (waiting === undefined) {
+      this.exchange = new TcpExchange(target.address, this.port, this);
+    } else {
+      this.exchange = waiting;
+      this.reused = true;
+      waiting.owner = this;
+      waiting.send(this.request.text);
+    }
     if (!this.done) context.onAbort(this.onAbort);
   }
 
   private readonly onAbort = (): void => this.finish(this.watch.fail(`${this.url}: timed out`));
 
-  private finish(result: ProbeResult): void {
+  private finish(result: ProbeResult, keep = false): void {
     if (this.done) return;
     this.done = true;
-    this.exchange?.close();
+    if (keep && this.exchange !== undefined) this.pool?.put(this.request.origin, this.exchange);
+    else this.exchange?.close();
     this.context.onAbort(undefined);
     this.resolve(result);
   }
 
+  /** A reused connection gave out before answering: the same request on a fresh one. */
+  private reconnect(): boolean {
+    if (!this.reused || this.done) return false;
+    this.reused = false;
+    this.exchange?.close();
+    this.exchange = new TcpExchange(this.target.address, this.port, this);
+    return true;
+  }
+
   private judge(outcome: ReadOutcome): void {
-    if (outcome.state !== 'more') this.finish(judgeResponse(outcome, this.spec, this.url, this.watch));
+    if (outcome.state === 'more') return;
+    const keep = outcome.state === 'done' && outcome.reusable;
+    this.finish(judgeResponse(outcome, this.spec, this.url, this.watch), keep);
   }
 
   connected(): string {
-    return this.request;
+    return this.request.text;
   }
 
   data(bytes: Buffer): void {
+    this.reused = false;
     this.judge(this.reader.push(bytes));
   }
 
   ended(): void {
+    if (this.reconnect()) return;
     this.judge(this.reader.end());
     this.finish(this.watch.fail(`${this.url}: connection closed early`));
   }
 
   failed(code: string): void {
+    if (this.reconnect()) return;
     this.finish(this.watch.fail(`${this.url}: ${code}`));
   }
 }

@@ -1,8 +1,9 @@
 /**
  * An HTTP/1.x response reader for health checks, without sockets: feed it bytes as they arrive, then
- * `end()` when the peer closes. Without a body to judge it reads the status line only; with one, the
- * status line and headers, then a
- * body framed by Content-Length, chunked transfer coding, or the end of the connection. Bounded: headers
+ * `end()` when the peer closes. Without a body to judge, on a connection that will not be reused, it
+ * reads the status line only; otherwise the status line and headers, then a body framed by
+ * Content-Length, chunked transfer coding, or the end of the connection (kept only when it is to be
+ * judged, else read past). Bounded: headers
  * over 16 KiB or a body over `maxBodyBytes` stop it with an error. Much lighter than node:http's client
  * for thousands of short exchanges a second, and it never throws on bad input: it reports it.
  */
@@ -10,11 +11,17 @@
 const MAX_HEAD = 16 * 1024;
 const CRLF = Buffer.from('\r\n');
 const HEAD_END = Buffer.from('\r\n\r\n');
-const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})(?: .*)?$/;
+const STATUS_LINE = /^HTTP\/1\.([01]) (\d{3})(?: .*)?$/;
 
 export type ReadOutcome =
   | { readonly state: 'more' }
-  | { readonly state: 'done'; readonly status: number; readonly body: Buffer | undefined }
+  | {
+      readonly state: 'done';
+      readonly status: number;
+      readonly body: Buffer | undefined;
+      /** The connection may carry another request (only ever true when the reader was told keepAlive). */
+      readonly reusable: boolean;
+    }
   | { readonly state: 'error'; readonly error: string };
 
 export interface ReaderOptions {
@@ -23,6 +30,11 @@ export interface ReaderOptions {
   readonly maxBodyBytes: number;
   /** The request was HEAD: no body follows, whatever the headers say. */
   readonly head: boolean;
+  /**
+   * The connection is meant for another request after this one: the whole response is read (the body
+   * too, kept only when wantBody), and `reusable` says whether the server allows it.
+   */
+  readonly keepAlive?: boolean;
 }
 
 type Framing = { kind: 'length'; left: number } | { kind: 'chunked' } | { kind: 'close' };
@@ -32,6 +44,8 @@ const MORE: ReadOutcome = { state: 'more' };
 export class ResponseReader {
   private buffer: Buffer = Buffer.alloc(0);
   private status = 0;
+  /** HTTP/1.1 without "Connection: close": the server keeps the connection open after the response. */
+  private persistent = false;
   private framing: Framing | undefined;
   private readonly body: Buffer[] = [];
   private bodyLength = 0;
@@ -64,7 +78,7 @@ export class ResponseReader {
   }
 
   private readHead(): ReadOutcome {
-    if (!this.options.wantBody) return this.readStatusOnly();
+    if (!this.options.wantBody && !this.options.keepAlive) return this.readStatusOnly();
     const end = this.buffer.indexOf(HEAD_END);
     if (end < 0) {
       if (this.buffer.length > MAX_HEAD)
@@ -78,7 +92,8 @@ export class ResponseReader {
         state: 'error',
         error: `not an HTTP/1.x status line: ${JSON.stringify((lines[0] ?? '').slice(0, 60))}`,
       };
-    this.status = Number(m[1]);
+    this.status = Number(m[2]);
+    this.persistent = m[1] === '1';
     let length: number | undefined;
     let chunked = false;
     for (const line of lines.slice(1)) {
@@ -99,11 +114,13 @@ export class ResponseReader {
             .split(',')
             .map((v) => v.trim())
             .at(-1) === 'chunked';
+      } else if (name === 'connection' && /(^|,)\s*close\s*(,|$)/i.test(value)) {
+        this.persistent = false;
       }
     }
     this.buffer = this.buffer.subarray(end + HEAD_END.length);
     const bodyless = this.options.head || this.status < 200 || this.status === 204 || this.status === 304;
-    if (!this.options.wantBody || bodyless) return this.finish(bodyless ? Buffer.alloc(0) : undefined);
+    if (bodyless) return this.finish(this.options.wantBody ? Buffer.alloc(0) : undefined);
     if (chunked) this.framing = { kind: 'chunked' };
     else if (length !== undefined) this.framing = { kind: 'length', left: length };
     else this.framing = { kind: 'close' };
@@ -122,8 +139,8 @@ export class ResponseReader {
     const m = STATUS_LINE.exec(line);
     if (!m)
       return { state: 'error', error: `not an HTTP/1.x status line: ${JSON.stringify(line.slice(0, 60))}` };
-    this.status = Number(m[1]);
-    return { state: 'done', status: this.status, body: undefined };
+    this.status = Number(m[2]);
+    return { state: 'done', status: this.status, body: undefined, reusable: false };
   }
 
   private readBody(): ReadOutcome {
@@ -186,9 +203,9 @@ export class ResponseReader {
     }
   }
 
-  /** Keeps body bytes; an error outcome when the body grows past the limit. */
+  /** Keeps body bytes (when they are to be judged); an error outcome when the body grows past the limit. */
   private keep(bytes: Buffer): ReadOutcome | undefined {
-    if (bytes.length === 0) return undefined;
+    if (bytes.length === 0 || !this.options.wantBody) return undefined;
     this.bodyLength += bytes.length;
     if (this.bodyLength > this.options.maxBodyBytes) {
       return { state: 'error', error: `body is longer than maxBodyBytes ${this.options.maxBodyBytes}` };
@@ -201,7 +218,13 @@ export class ResponseReader {
     return {
       state: 'done',
       status: this.status,
-      body: body ?? (this.framing ? Buffer.concat(this.body) : undefined),
+      body: body ?? (this.framing && this.options.wantBody ? Buffer.concat(this.body) : undefined),
+      // Bytes after the response would belong to no request of ours.
+      reusable:
+        this.options.keepAlive === true &&
+        this.persistent &&
+        this.framing?.kind !== 'close' &&
+        this.buffer.length === 0,
     };
   }
 }

@@ -6,6 +6,7 @@
  */
 import type { Clock } from '../../../hal/clock/types.ts';
 import type { Pinger } from '../../../hal/icmp/types.ts';
+import type { IdleConnections } from './idle-connections.ts';
 
 /** What a probe is aimed at: one real server of one service (or one of the appliance's own components). */
 export interface CheckTarget {
@@ -23,6 +24,8 @@ export interface CheckTarget {
 export interface CheckDrivers {
   readonly clock: Clock;
   readonly pinger: Pinger;
+  /** Where kept-alive HTTP connections wait between probes (without it every probe connects afresh). */
+  readonly connections?: IdleConnections;
 }
 
 export interface RunContext {

@@ -4,7 +4,11 @@
  * per command on stdout ({ id, ok, error? }). Commands:
  *   { op: 'listen', host, ports: [..], mode: 'http' | 'https' | 'tcp', cert?, key? }
  *   { op: 'close', ports: [..] }                      stop listening (connections are refused)
- *   { op: 'behave', port, status?, body?, delayMs? }  how an http(s) port answers (default 200 "farm <port>")
+ *   { op: 'behave', port, status?, body?, delayMs?, close?, resetReused? }
+ *                                                     how an http(s) port answers (default 200 "farm <port>");
+ *                                                     close: with "Connection: close"; resetReused: a
+ *                                                     second request on a connection gets a reset
+ *   { op: 'count', port }                             → { connections }: TCP connections accepted so far
  *   { op: 'dns', host, port }                         a DNS server on UDP
  *   { op: 'records', name, type, data: [..], rcode? } what it answers for name/type
  * Answers end with "host=<Host header>" and, over TLS, "sni=<server name>" (also in x-host, x-sni). The process
@@ -27,16 +31,28 @@ interface Behaviour {
   status: number;
   body: string | undefined;
   delayMs: number;
+  close: boolean;
+  resetReused: boolean;
 }
+
+const PLAIN: Behaviour = { status: 200, body: undefined, delayMs: 0, close: false, resetReused: false };
 
 const servers = new Map<number, Server | TcpServer>();
 const behaviours = new Map<number, Behaviour>();
 const records = new Map<string, { data: string[]; rcode: number }>();
 const udp: UdpSocket[] = [];
+const accepted = new Map<number, number>();
+const requestsOn = new WeakMap<object, number>();
 
 function handler(port: number) {
   return (req: IncomingMessage, res: ServerResponse): void => {
-    const b = behaviours.get(port) ?? { status: 200, body: undefined, delayMs: 0 };
+    const b = behaviours.get(port) ?? PLAIN;
+    const n = (requestsOn.get(req.socket) ?? 0) + 1;
+    requestsOn.set(req.socket, n);
+    if (b.resetReused && n > 1) {
+      req.socket.resetAndDestroy();
+      return;
+    }
     const sni = (req.socket as TLSSocket).servername;
     const body = `${b.body ?? `farm ${port}`} host=${req.headers.host ?? ''}${typeof sni === 'string' ? ` sni=${sni}` : ''}\n`;
     const send = (): void => {
@@ -46,6 +62,7 @@ function handler(port: number) {
         'content-length': Buffer.byteLength(body),
         'x-host': req.headers.host ?? '',
         ...(typeof sni === 'string' ? { 'x-sni': sni } : {}),
+        ...(b.close ? { connection: 'close' } : {}),
       });
       res.end(body);
     };
@@ -67,6 +84,7 @@ async function listen(host: string, port: number, mode: string, cert?: string, k
   } else {
     server = createHttp(handler(port));
   }
+  server.on('connection', () => accepted.set(port, (accepted.get(port) ?? 0) + 1));
   server.on('clientError', (_err: unknown, socket: { destroy(): void }) => socket.destroy());
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -107,11 +125,21 @@ async function dnsServer(host: string, port: number): Promise<void> {
 type Command =
   | { id: number; op: 'listen'; host: string; ports: number[]; mode: string; cert?: string; key?: string }
   | { id: number; op: 'close'; ports: number[] }
-  | { id: number; op: 'behave'; port: number; status?: number; body?: string; delayMs?: number }
+  | {
+      id: number;
+      op: 'behave';
+      port: number;
+      status?: number;
+      body?: string;
+      delayMs?: number;
+      close?: boolean;
+      resetReused?: boolean;
+    }
+  | { id: number; op: 'count'; port: number }
   | { id: number; op: 'dns'; host: string; port: number }
   | { id: number; op: 'records'; name: string; type: string; data: string[]; rcode?: number };
 
-async function perform(cmd: Command): Promise<void> {
+async function perform(cmd: Command): Promise<object | undefined> {
   switch (cmd.op) {
     case 'listen':
       for (const port of cmd.ports) await listen(cmd.host, port, cmd.mode, cmd.cert, cmd.key);
@@ -120,8 +148,16 @@ async function perform(cmd: Command): Promise<void> {
       await Promise.all(cmd.ports.map(close));
       return;
     case 'behave':
-      behaviours.set(cmd.port, { status: cmd.status ?? 200, body: cmd.body, delayMs: cmd.delayMs ?? 0 });
+      behaviours.set(cmd.port, {
+        status: cmd.status ?? 200,
+        body: cmd.body,
+        delayMs: cmd.delayMs ?? 0,
+        close: cmd.close ?? false,
+        resetReused: cmd.resetReused ?? false,
+      });
       return;
+    case 'count':
+      return { connections: accepted.get(cmd.port) ?? 0 };
     case 'dns':
       await dnsServer(cmd.host, cmd.port);
       return;
@@ -135,7 +171,7 @@ const lines = createInterface({ input: process.stdin });
 lines.on('line', (line) => {
   const cmd = JSON.parse(line) as Command;
   perform(cmd).then(
-    () => process.stdout.write(`${JSON.stringify({ id: cmd.id, ok: true })}\n`),
+    (extra) => process.stdout.write(`${JSON.stringify({ id: cmd.id, ok: true, ...extra })}\n`),
     (err: unknown) =>
       process.stdout.write(`${JSON.stringify({ id: cmd.id, ok: false, error: String(err) })}\n`),
   );
