@@ -1,7 +1,8 @@
 /**
  * Health checks at scale: 1000 real servers (four farm processes, 250 ports each, in the testbed's rs1
  * namespace) checked every 1 s by the monitor process in the appliance namespace.
- *   - CPU of the monitor process as % of one core, with TCP checks and then HTTP checks (target ≤ 10%);
+ *   - CPU of the monitor process as % of one core, with TCP checks, HTTP checks and HTTP checks with
+ *     keepAlive (target ≤ 10%), beside what bare Node spends on the same connections (the floors);
  *   - time from killing a farm process (its 250 servers refuse connections) to each server's weight 0;
  *   - time from dropping every packet to another farm's ports (250 servers go silent: probes time out)
  *     to each one's weight 0.
@@ -39,14 +40,20 @@ const CLK_TCK = 100;
 const portOf = (i: number): number => BASE_PORT + i;
 const nameOf = (i: number): string => `s${i}`;
 
-function config(kind: 'tcp' | 'http', retryMs?: number): unknown {
+const CHECKS = {
+  tcp: { kind: 'tcp' },
+  http: { kind: 'http', expectStatus: [200] },
+  'http keepAlive': { kind: 'http', expectStatus: [200], keepAlive: true },
+};
+
+function config(kind: keyof typeof CHECKS, retryMs?: number): unknown {
   return {
     defaults: { intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS, rise: 2, fall: FALL, retryMs },
     maxConcurrent: 512,
     services: [
       {
         name: 'bench',
-        checks: [kind === 'http' ? { kind: 'http', expectStatus: [200] } : { kind: 'tcp' }],
+        checks: [CHECKS[kind]],
         servers: Array.from({ length: SERVERS }, (_, i) => ({
           name: nameOf(i),
           address: RS1,
@@ -97,13 +104,19 @@ async function cpuPercent(pid: number, ms: number): Promise<Cpu> {
 /**
  * The floor: what plain Node spends on the same TCP connects (1000 a second, each reset at once) with no
  * monitor logic at all, measured the same way, in the same namespace, at the same moment's machine load.
+ * Ports come in a shuffled order, as the monitor's jittered checks do: a burst of consecutive ports would
+ * all land on one farm process and wake it once, where the monitor's wake several (veth charges that
+ * wake-up, the real server's work, to the connecting process).
  */
 const FLOOR = `
 const { connect } = require('node:net');
 const { readFileSync } = require('node:fs');
 const cpu = () => { const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); };
+const order = Array.from({ length: ${SERVERS} }, (_, k) => k);
+for (let k = order.length - 1, seed = 42; k > 0; k--) { seed = (seed * 1103515245 + 12345) % 2147483648;
+  const j = seed % (k + 1); [order[k], order[j]] = [order[j], order[k]]; }
 let i = 0;
-const burst = () => { for (let k = 0; k < 10; k++) { const s = connect({ host: '${RS1}', port: ${BASE_PORT} + (i++ % ${SERVERS}) });
+const burst = () => { for (let k = 0; k < 10; k++) { const s = connect({ host: '${RS1}', port: ${BASE_PORT} + order[i++ % ${SERVERS}] });
   s.on('error', () => {}); s.once('connect', () => s.resetAndDestroy()); } };
 setTimeout(() => { const iv = setInterval(burst, 10); const c0 = cpu(); const t0 = performance.now();
   setTimeout(() => { clearInterval(iv); console.log(((cpu() - c0) / ${CLK_TCK}) / ((performance.now() - t0) / 1000) * 100); }, ${MEASURE_MS}); }, 1000);
@@ -114,6 +127,24 @@ const FLOOR_HANDLE = FLOOR.replace(
   "const { connect } = require('node:net');",
   `const { TCP, TCPConnectWrap, constants } = process.binding('tcp_wrap');
 const done = (status, handle) => { if (status === 0) handle.reset(() => {}); else handle.close(); };
+const connect = ({ host, port }) => { const h = new TCP(constants.SOCKET); const req = new TCPConnectWrap();
+  req.oncomplete = done; h.connect(req, host, port); return { on() {}, once() {} }; };`,
+);
+
+/** The same, each connection carrying one GET read into one shared buffer (what the http check does). */
+const FLOOR_HTTP = FLOOR.replace(
+  "const { connect } = require('node:net');",
+  `const { TCP, TCPConnectWrap, constants } = process.binding('tcp_wrap');
+const { WriteWrap } = process.binding('stream_wrap');
+const REQUEST = 'GET / HTTP/1.1\\r\\nHost: ${RS1}\\r\\nConnection: close\\r\\n\\r\\n';
+const buffer = new Uint8Array(65536);
+const ignore = () => {};
+function onread() { this.onread = ignore; this.reset(ignore); }
+const done = (status, handle) => {
+  if (status !== 0) { handle.close(); return; }
+  handle.onread = onread; handle.useUserBuffer(buffer);
+  const w = new WriteWrap(); w.handle = handle; w.oncomplete = ignore; w.async = false;
+  handle.writeLatin1String(w, REQUEST); handle.readStart(); };
 const connect = ({ host, port }) => { const h = new TCP(constants.SOCKET); const req = new TCPConnectWrap();
   req.oncomplete = done; h.connect(req, host, port); return { on() {}, once() {} }; };`,
 );
@@ -258,6 +289,7 @@ export async function run(): Promise<Figures> {
 
     const floor = await floorPercent(tb, FLOOR);
     const floorHandle = await floorPercent(tb, FLOOR_HANDLE);
+    const floorHttp = await floorPercent(tb, FLOOR_HTTP);
 
     // TCP checks.
     // BENCH_MONITOR_PROF=<dir>: a V8 CPU profile of the monitor process, written there when it stops;
@@ -287,8 +319,21 @@ export async function run(): Promise<Figures> {
     const httpCpu = await cpuPercent(m.pid, MEASURE_MS);
     const httpFlaps = downs(m, reloadFrom).size;
 
+    const keepAliveFrom = m.records.length;
+    writeFileSync(join(dir, 'monitor.json'), JSON.stringify(config('http keepAlive')));
+    m.reload();
+    await new Promise((r) => setTimeout(r, WARM_UP_MS));
+    const keepAliveCpu = await cpuPercent(m.pid, MEASURE_MS);
+    const keepAliveFlaps = downs(m, keepAliveFrom).size;
+
     const farmNames = (f: number): string[] =>
       Array.from({ length: perFarm }, (_, i) => nameOf(f * perFarm + i));
+    // Time to weight 0 with the default HTTP check (a new connection per probe).
+    writeFileSync(join(dir, 'monitor.json'), JSON.stringify(config('http')));
+    const plainFrom = m.records.length;
+    m.reload();
+    await waitCount(m, (e) => e.type === 'server' && e.record.state === 'up', SERVERS / 2, plainFrom, 30_000);
+    await new Promise((r) => setTimeout(r, 3000));
     const plain = await failures(tb, m, farms, 0, 1, farmNames);
 
     writeFileSync(join(dir, 'monitor.json'), JSON.stringify(config('http', RETRY_MS)));
@@ -309,11 +354,14 @@ export async function run(): Promise<Figures> {
       'host load average (1 min) at the end': Number(readFileSync('/proc/loadavg', 'utf8').split(' ')[0]),
       'floor: bare Node, same TCP connects (% of one core)': floor,
       'floor: the same on bare TCP handles (% of one core)': floorHandle,
+      'floor: bare TCP handles, one GET each (% of one core)': floorHttp,
       ...cpuFigures('TCP', tcpCpu),
       ...cpuFigures('HTTP', httpCpu),
+      ...cpuFigures('HTTP keepAlive', keepAliveCpu),
       'CPU target (%)': 10,
       'false downs while measuring, TCP': tcpFlaps,
       'false downs while measuring, HTTP': httpFlaps,
+      'false downs while measuring, HTTP keepAlive': keepAliveFlaps,
       ...timeToZeroFigures('', plain),
       ...timeToZeroFigures(`with retryMs ${RETRY_MS}, `, retried),
       'time-to-zero target (ms)': target,

@@ -39,7 +39,10 @@ export interface StartOptions {
   flushTimeoutMs?: number;
   /**
    * Due probes start at the next multiple of this many ms, so probes due close together start in one tick
-   * (a tick scans every check); timeouts fire at their exact deadline. Default 10.
+   * (a tick scans every check); timeouts fire at their exact deadline. Default 25: each check's probes
+   * start up to 25 ms after their slots (the same offset every time, so intervals keep their length), and
+   * a thousand checks a second cost 40 wake-ups instead of 100 at 10 ms (measured: 1000 checks every 1 s
+   * on the testbed took 7.3-9.5% of a core at 25 ms against 9.0-10.4% at 10 ms).
    */
   tickMs?: number;
 }
@@ -145,7 +148,7 @@ class Monitor implements MonitorHandle {
     private readonly options: StartOptions,
   ) {
     this.log = options.log ?? silent;
-    this.state = initialState(options.seed ?? 1, drivers.clock.now(), options.tickMs ?? 10);
+    this.state = initialState(options.seed ?? 1, drivers.clock.now(), options.tickMs ?? 25);
     this.pool = new ProbePool(plan.maxConcurrent);
     this.scriptPool = new ProbePool(plan.maxConcurrentScripts);
     this.checkDrivers = {

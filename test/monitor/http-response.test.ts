@@ -1,9 +1,13 @@
 /** ResponseReader: HTTP/1.x responses fed in pieces, every framing, and bad input reported, never thrown. */
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import { type ReadOutcome, ResponseReader } from '../../firmware/monitor/checks/http-response.ts';
+import {
+  type ReaderOptions,
+  type ReadOutcome,
+  ResponseReader,
+} from '../../firmware/monitor/checks/http-response.ts';
 
-const opts = { wantBody: true, maxBodyBytes: 1024, head: false };
+const opts: ReaderOptions = { wantBody: true, maxBodyBytes: 1024, head: false };
 
 /** Feeds `text` in pieces of `piece` bytes, then (unless it finished) the end of the connection. */
 function read(text: string, piece = text.length, options = opts): ReadOutcome {
@@ -29,7 +33,7 @@ reader('Content-Length body, whole or one byte at a time', () => {
   assert.equal(done(read(text, 1)), { status: 200, body: 'rs1\n' });
 });
 
-const reusable = (text: string, options: Partial<typeof opts> = {}, piece = text.length): boolean => {
+const reusable = (text: string, options: Partial<ReaderOptions> = {}, piece = text.length): boolean => {
   const o = read(text, piece, { ...opts, keepAlive: true, ...options });
   assert.is(o.state, 'done', JSON.stringify(o));
   return o.state === 'done' && o.reusable;
