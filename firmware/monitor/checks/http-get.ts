@@ -203,13 +203,12 @@ class PlainHttpProbe implements ExchangeOwner {
       head: spec.method === 'HEAD',
       keepAlive: this.pool !== undefined,
     });
-    const waiting = this.pool?.take(this.request.origin);
+    const waiting = this.pool?.take(this.request.origin, this);
     if (waiting === undefined) {
       this.exchange = new TcpExchange(target.address, this.port, this);
     } else {
       this.exchange = waiting;
       this.reused = true;
-      waiting.owner = this;
       waiting.send(this.request.text);
     }
     if (!this.done) context.onAbort(this.onAbort);

@@ -48,13 +48,14 @@ export class IdleConnections {
     return this.count;
   }
 
-  /** The connection to `origin` that waited least, now the caller's (it must set the exchange's owner). */
-  take(origin: string): TcpExchange | undefined {
+  /** The connection to `origin` that waited least, handed to `owner`. */
+  take(origin: string, owner: ExchangeOwner): TcpExchange | undefined {
     const list = this.byOrigin.get(origin);
     const w = list?.pop();
     if (w === undefined) return undefined;
     this.count--;
     if (list?.length === 0) this.byOrigin.delete(origin);
+    w.exchange.owner = owner;
     return w.exchange;
   }
 
