@@ -5,7 +5,7 @@
  * at its timeout without holding up the others; the links' carrier and the gateway make the health score;
  * SIGHUP reloads, SIGTERM stops it cleanly, and a bad configuration stops it with a clear message.
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { suite } from 'uvu';
@@ -32,9 +32,15 @@ interface World {
   monitor: MonitorProcess;
 }
 
+/**
+ * Writes an executable script by renaming a new file over the old one: rewriting it in place while the
+ * monitor runs it (an alert during a reload) would fail with ETXTBSY.
+ */
 function script(path: string, text: string): string {
-  writeFileSync(path, text);
-  chmodSync(path, 0o755);
+  const next = `${path}.new`;
+  writeFileSync(next, text);
+  chmodSync(next, 0o755);
+  renameSync(next, path);
   return path;
 }
 
