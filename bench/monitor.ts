@@ -1,8 +1,9 @@
 /**
  * Health checks at scale: 1000 real servers (four farm processes, 250 ports each, in the testbed's rs1
  * namespace) checked every 1 s by the monitor process in the appliance namespace.
- *   - CPU of the monitor process as % of one core, with TCP checks, HTTP checks and HTTP checks with
- *     keepAlive (target ≤ 10%), beside what bare Node spends on the same connections (the floors);
+ *   - CPU of the monitor process as % of one core, with TCP, HTTP and HTTPS checks, each HTTP(S) with a
+ *     new connection per probe and with keepAlive (target ≤ 10%), beside what bare Node spends on the same
+ *     connections (the floors);
  *   - time from killing a farm process (its 250 servers refuse connections) to each server's weight 0;
  *   - time from dropping every packet to another farm's ports (250 servers go silent: probes time out)
  *     to each one's weight 0.
@@ -19,7 +20,7 @@ import type { SinkEntry } from '../firmware/monitor/sinks.ts';
 import { NftSession } from '../hal/packetfilter/nft-session.ts';
 import type { LineChild } from '../test/monitor/support/line-child.ts';
 import { MonitorProcess } from '../test/monitor/support/monitor-process.ts';
-import { startFarm } from '../test/monitor/support/testbed-helpers.ts';
+import { makeCertificate, startFarm } from '../test/monitor/support/testbed-helpers.ts';
 import { startTestbed, type Testbed } from '../test/support/testbed.ts';
 import { benchMain, type Figures, percentile } from './lib/figures.ts';
 import { cpuSince, machineCpu } from './lib/machine-cpu.ts';
@@ -28,6 +29,8 @@ const RS1 = '198.51.100.11';
 const SERVERS = 1000;
 const FARMS = 4;
 const BASE_PORT = 10_000;
+/** The same servers over TLS (a self-signed certificate; the checks do not verify it). */
+const TLS_BASE_PORT = 12_000;
 const INTERVAL_MS = 1000;
 const TIMEOUT_MS = 500;
 const FALL = 3;
@@ -44,9 +47,15 @@ const CHECKS = {
   tcp: { kind: 'tcp' },
   http: { kind: 'http', expectStatus: [200] },
   'http keepAlive': { kind: 'http', expectStatus: [200], keepAlive: true },
+  https: { kind: 'https', expectStatus: [200] },
+  'https keepAlive': { kind: 'https', expectStatus: [200], keepAlive: true },
 };
 
-function config(kind: keyof typeof CHECKS, retryMs?: number): unknown {
+type CheckKind = keyof typeof CHECKS;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function config(kind: CheckKind, retryMs?: number): unknown {
   return {
     defaults: { intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS, rise: 2, fall: FALL, retryMs },
     maxConcurrent: 512,
@@ -57,7 +66,7 @@ function config(kind: keyof typeof CHECKS, retryMs?: number): unknown {
         servers: Array.from({ length: SERVERS }, (_, i) => ({
           name: nameOf(i),
           address: RS1,
-          port: portOf(i),
+          port: (kind.startsWith('https') ? TLS_BASE_PORT : BASE_PORT) + i,
         })),
       },
     ],
@@ -86,7 +95,7 @@ async function cpuPercent(pid: number, ms: number): Promise<Cpu> {
   const c0 = cpuSeconds(pid);
   const machine = machineCpu();
   const t0 = performance.now();
-  await new Promise((r) => setTimeout(r, ms));
+  await sleep(ms);
   const c1 = cpuSeconds(pid);
   const seconds = (performance.now() - t0) / 1000;
   const user = ((c1.user - c0.user) / seconds) * 100;
@@ -177,7 +186,7 @@ async function waitCount(
   for (;;) {
     const n = m.records.slice(from).filter((r) => pred(r.entry)).length;
     if (n >= count || performance.now() > deadline) return n;
-    await new Promise((r) => setTimeout(r, 50));
+    await sleep(50);
   }
 }
 
@@ -279,12 +288,15 @@ export async function run(): Promise<Figures> {
   let monitor: MonitorProcess | undefined;
   try {
     tb = await startTestbed({ realServers: 1 });
+    const { cert, key } = makeCertificate(dir, 'rs1.test');
     const perFarm = SERVERS / FARMS;
     for (let f = 0; f < FARMS; f++) {
       const farm = await startFarm(tb.ns('rs1'));
       farms.push(farm);
       const ports = Array.from({ length: perFarm }, (_, i) => portOf(f * perFarm + i));
       await farm.call({ op: 'listen', host: RS1, ports, mode: 'http' });
+      const tlsPorts = ports.map((p) => p - BASE_PORT + TLS_BASE_PORT);
+      await farm.call({ op: 'listen', host: RS1, ports: tlsPorts, mode: 'https', cert, key });
     }
 
     const floor = await floorPercent(tb, FLOOR);
@@ -307,24 +319,18 @@ export async function run(): Promise<Figures> {
       30_000,
     );
     if (initial < SERVERS) throw new Error(`only ${initial} servers reported at start`);
-    await new Promise((r) => setTimeout(r, WARM_UP_MS));
-    const tcpCpu = await cpuPercent(m.pid, MEASURE_MS);
-    const tcpFlaps = downs(m, 0).size;
-
-    // HTTP checks: reload (the spec changes, so every check starts afresh).
-    const reloadFrom = m.records.length;
-    writeFileSync(join(dir, 'monitor.json'), JSON.stringify(config('http')));
-    m.reload();
-    await new Promise((r) => setTimeout(r, WARM_UP_MS));
-    const httpCpu = await cpuPercent(m.pid, MEASURE_MS);
-    const httpFlaps = downs(m, reloadFrom).size;
-
-    const keepAliveFrom = m.records.length;
-    writeFileSync(join(dir, 'monitor.json'), JSON.stringify(config('http keepAlive')));
-    m.reload();
-    await new Promise((r) => setTimeout(r, WARM_UP_MS));
-    const keepAliveCpu = await cpuPercent(m.pid, MEASURE_MS);
-    const keepAliveFlaps = downs(m, keepAliveFrom).size;
+    await sleep(WARM_UP_MS);
+    const cpu: Partial<Record<CheckKind, Cpu>> = { tcp: await cpuPercent(m.pid, MEASURE_MS) };
+    const flaps: Partial<Record<CheckKind, number>> = { tcp: downs(m, 0).size };
+    // Each other kind by a reload (the spec changes, so every check starts afresh).
+    for (const kind of ['http', 'http keepAlive', 'https', 'https keepAlive'] as const) {
+      const from = m.records.length;
+      writeFileSync(join(dir, 'monitor.json'), JSON.stringify(config(kind)));
+      m.reload();
+      await sleep(WARM_UP_MS);
+      cpu[kind] = await cpuPercent(m.pid, MEASURE_MS);
+      flaps[kind] = downs(m, from).size;
+    }
 
     const farmNames = (f: number): string[] =>
       Array.from({ length: perFarm }, (_, i) => nameOf(f * perFarm + i));
@@ -333,14 +339,14 @@ export async function run(): Promise<Figures> {
     const plainFrom = m.records.length;
     m.reload();
     await waitCount(m, (e) => e.type === 'server' && e.record.state === 'up', SERVERS / 2, plainFrom, 30_000);
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     const plain = await failures(tb, m, farms, 0, 1, farmNames);
 
     writeFileSync(join(dir, 'monitor.json'), JSON.stringify(config('http', RETRY_MS)));
     const retryFrom = m.records.length;
     m.reload();
     await waitCount(m, (e) => e.type === 'server' && e.record.state === 'up', SERVERS / 2, retryFrom, 30_000);
-    await new Promise((r) => setTimeout(r, 3000));
+    await sleep(3000);
     const retried = await failures(tb, m, farms, 2, 3, farmNames);
 
     await m.stop();
@@ -355,13 +361,11 @@ export async function run(): Promise<Figures> {
       'floor: bare Node, same TCP connects (% of one core)': floor,
       'floor: the same on bare TCP handles (% of one core)': floorHandle,
       'floor: bare TCP handles, one GET each (% of one core)': floorHttp,
-      ...cpuFigures('TCP', tcpCpu),
-      ...cpuFigures('HTTP', httpCpu),
-      ...cpuFigures('HTTP keepAlive', keepAliveCpu),
+      ...Object.assign({}, ...Object.entries(cpu).map(([kind, c]) => cpuFigures(kind.toUpperCase(), c))),
       'CPU target (%)': 10,
-      'false downs while measuring, TCP': tcpFlaps,
-      'false downs while measuring, HTTP': httpFlaps,
-      'false downs while measuring, HTTP keepAlive': keepAliveFlaps,
+      ...Object.fromEntries(
+        Object.entries(flaps).map(([kind, n]) => [`false downs while measuring, ${kind.toUpperCase()}`, n]),
+      ),
       ...timeToZeroFigures('', plain),
       ...timeToZeroFigures(`with retryMs ${RETRY_MS}, `, retried),
       'time-to-zero target (ms)': target,

@@ -279,6 +279,26 @@ if (canRun('monitor checks on the testbed', { root: true, tools: ['ip', 'socat',
   https('plain HTTP port spoken to with TLS fails', async () => {
     fails(await probe({ kind: 'https', port: HTTP }), /./);
   });
+  https('keepAlive: probes share one TLS connection; a reset one is replaced within the probe', async () => {
+    const { farm } = await get();
+    await closeIdle();
+    const keptTls = { kind: 'https', port: HTTPS, keepAlive: true, host: 'rs1.test' };
+    const before = await connectionsTo(HTTPS);
+    ok(await probe(keptTls));
+    ok(await probe({ ...keptTls, bodyRegex: 'sni=rs1\\.test\\n$' }));
+    assert.is((await connectionsTo(HTTPS)) - before, 1);
+    await farm.call({ op: 'behave', port: HTTPS, resetReused: true });
+    try {
+      ok(await probe(keptTls));
+      assert.is((await connectionsTo(HTTPS)) - before, 2);
+    } finally {
+      await farm.call({ op: 'behave', port: HTTPS });
+    }
+    const { certPath } = await get();
+    ok(await probe({ ...keptTls, sni: 'rs1.test', verifyCertificate: true, caFile: certPath }));
+    assert.is((await connectionsTo(HTTPS)) - before, 3, 'a verifying check does not share an unverified one');
+    assert.is(await closeIdle(), 2);
+  });
   https.run();
 
   // ---

@@ -169,11 +169,6 @@ bad('http: status code out of range, bad range, bad regex, bad digest, bad path'
     /header name/,
   );
   refuses(base({ kind: 'http', keepAlive: 'yes' }), 'services[0].checks[0].keepAlive', /got 'yes'/);
-  refuses(
-    base({ kind: 'https', keepAlive: true }),
-    'services[0].checks[0].keepAlive',
-    /is not a known field here, got true/,
-  );
 });
 
 bad('https: SNI and verification fields', () => {

@@ -1,6 +1,7 @@
 /**
  * Kept-alive HTTP probe connections waiting between probes, on loopback with a node:http server: reuse,
- * expiry after the idle limit, a server closing a waiting connection, closeAll.
+ * expiry after the idle limit, a server closing a waiting connection, closeAll. On the bare handles, or
+ * on net.Socket when TANDEM_MONITOR_NET_SOCKETS=1 (idle-connections-fallback.test.ts).
  */
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
@@ -9,7 +10,6 @@ import * as assert from 'uvu/assert';
 import { ProbeContext } from '../../firmware/monitor/checks/context.ts';
 import { http } from '../../firmware/monitor/checks/http.ts';
 import { IdleConnections } from '../../firmware/monitor/checks/idle-connections.ts';
-import { available } from '../../firmware/monitor/checks/tcp-handle.ts';
 import type { CheckDrivers, CheckTarget, ProbeResult } from '../../firmware/monitor/checks/types.ts';
 import { LinuxClock } from '../../hal/clock/linux.ts';
 
@@ -58,10 +58,11 @@ async function until(cond: () => boolean, ms: number): Promise<boolean> {
   return cond();
 }
 
-const idle = suite('idle connections');
+const idle = suite(
+  process.env.TANDEM_MONITOR_NET_SOCKETS === '1' ? 'idle connections (net.Socket path)' : 'idle connections',
+);
 
 idle('a waiting connection serves the next probe; closeAll closes it', async () => {
-  if (!available()) return;
   const farm = await serve(5000);
   const pool = new IdleConnections(clock);
   try {
@@ -78,7 +79,6 @@ idle('a waiting connection serves the next probe; closeAll closes it', async () 
 });
 
 idle('a connection waiting longer than the idle limit is closed', async () => {
-  if (!available()) return;
   const farm = await serve(5000);
   const pool = new IdleConnections(clock, 200);
   try {
@@ -95,7 +95,6 @@ idle('a connection waiting longer than the idle limit is closed', async () => {
 });
 
 idle('a connection the server closes while it waits is dropped; the next probe connects afresh', async () => {
-  if (!available()) return;
   const farm = await serve(100);
   const pool = new IdleConnections(clock);
   try {

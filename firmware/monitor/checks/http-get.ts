@@ -9,7 +9,7 @@ import { connect as tlsConnect } from 'node:tls';
 import { z } from 'zod';
 import { type ReadOutcome, ResponseReader } from './http-response.ts';
 import type { IdleConnections } from './idle-connections.ts';
-import { closeHard, Stopwatch, socketReason, whileRunning } from './net-util.ts';
+import { closeHard, Stopwatch, socketReason } from './net-util.ts';
 import { available, type ExchangeOwner, TcpExchange } from './tcp-handle.ts';
 import type { CheckTarget, ProbeResult, RunContext } from './types.ts';
 
@@ -74,6 +74,12 @@ export const httpFields = {
     .min(1)
     .max(16 * 1024 * 1024)
     .default(64 * 1024),
+  /**
+   * Keep the connection open for the next probe instead of a new one each time (Envoy's default; off as
+   * in keepalived and HAProxy, since a probe on an old connection cannot see that the server stopped
+   * accepting new ones).
+   */
+  keepAlive: z.boolean().default(false),
   /** Extra request headers. */
   headers: z
     .record(headerName, z.string().regex(/^[^\r\n]*$/, 'expected a header value without line breaks'))
@@ -82,8 +88,8 @@ export const httpFields = {
 
 export interface HttpSpec {
   port?: number | undefined;
-  /** Plain HTTP only: keep the connection for the next probe (see idle-connections.ts). */
-  keepAlive?: boolean;
+  /** Keep the connection for the next probe (see idle-connections.ts). */
+  keepAlive: boolean;
   method: 'GET' | 'HEAD';
   path: string;
   host?: string | undefined;
@@ -97,7 +103,9 @@ export interface HttpSpec {
 export interface TlsOptions {
   servername: string | undefined;
   verify: boolean;
+  /** The CA to verify against (read from caFile), else the system's. */
   ca: Buffer | undefined;
+  caFile: string | undefined;
 }
 
 export function statusAccepted(code: number, expected: readonly (number | string)[]): boolean {
@@ -129,7 +137,7 @@ export function sniFromHost(host: string): string | undefined {
 /** The request bytes: GET/HEAD with Host, Connection: close (unless kept alive) and the extra headers. */
 export function requestText(spec: HttpSpec, host: string): string {
   let text = `${spec.method} ${spec.path} HTTP/1.1\r\nHost: ${host}\r\nUser-Agent: tandem-monitor\r\n`;
-  if (spec.keepAlive !== true) text += 'Connection: close\r\n';
+  if (!spec.keepAlive) text += 'Connection: close\r\n';
   for (const [name, value] of Object.entries(spec.headers)) text += `${name}: ${value}\r\n`;
   return `${text}\r\n`;
 }
@@ -165,7 +173,7 @@ export function httpProbe(
   if (tls === undefined && available()) {
     return new Promise((resolve) => new PlainHttpProbe(target, spec, context, resolve));
   }
-  return viaSocket(target, spec, context, tls);
+  return new Promise((resolve) => new SocketHttpProbe(target, spec, context, tls, resolve));
 }
 
 /**
@@ -196,14 +204,14 @@ class PlainHttpProbe implements ExchangeOwner {
     this.request = requestFor(spec, target, 80);
     this.url = `http://${this.request.host}${spec.path}`;
     this.port = spec.port ?? target.port;
-    this.pool = spec.keepAlive === true ? context.drivers.connections : undefined;
+    this.pool = spec.keepAlive ? context.drivers.connections : undefined;
     this.reader = new ResponseReader({
       wantBody: spec.method === 'GET' && (spec.bodyRegex !== undefined || spec.bodyDigest !== undefined),
       maxBodyBytes: spec.maxBodyBytes,
       head: spec.method === 'HEAD',
       keepAlive: this.pool !== undefined,
     });
-    const waiting = this.pool?.take(this.request.origin, this);
+    const waiting = this.pool?.takeExchange(this.request.origin, this);
     if (waiting === undefined) {
       this.exchange = new TcpExchange(target.address, this.port, this);
     } else {
@@ -270,54 +278,140 @@ function judgeResponse(outcome: ReadOutcome, spec: HttpSpec, url: string, watch:
   return judgeBody(outcome.body, spec, url, outcome.status, watch);
 }
 
-/** The same on a net.Socket or a TLS socket. */
-async function viaSocket(
-  target: CheckTarget,
-  spec: HttpSpec,
-  context: RunContext,
-  tls: TlsOptions | undefined,
-): Promise<ProbeResult> {
-  const watch = new Stopwatch(context.drivers.clock);
-  const { signal } = context;
-  const port = spec.port ?? target.port;
-  const host = hostHeader(spec, target, tls ? 443 : 80);
-  const url = `${tls ? 'https' : 'http'}://${host}${spec.path}`;
-  const wantBody = spec.method === 'GET' && (spec.bodyRegex !== undefined || spec.bodyDigest !== undefined);
-  const reader = new ResponseReader({
-    wantBody,
-    maxBodyBytes: spec.maxBodyBytes,
-    head: spec.method === 'HEAD',
-  });
-  const socket: Socket = tls
-    ? tlsConnect({
-        host: target.address,
-        port,
-        ...(tls.servername === undefined ? {} : { servername: tls.servername }),
-        rejectUnauthorized: tls.verify,
-        ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-      })
-    : connect({ host: target.address, port });
-  try {
-    return await whileRunning(
-      signal,
-      () => closeHard(socket),
-      () =>
-        new Promise<ProbeResult>((resolve) => {
-          const judge = (outcome: ReadOutcome): void => {
-            if (outcome.state !== 'more') resolve(judgeResponse(outcome, spec, url, watch));
-          };
-          socket.once(tls ? 'secureConnect' : 'connect', () => socket.write(requestText(spec, host)));
-          socket.on('data', (chunk: Buffer) => judge(reader.push(chunk)));
-          socket.once('end', () => judge(reader.end()));
-          socket.once('error', (err) => resolve(watch.fail(`${url}: ${socketReason(err, signal)}`)));
-          socket.once('close', () =>
-            resolve(watch.fail(`${url}: ${signal.aborted ? 'timed out' : 'connection closed early'}`)),
-          );
-        }),
-    );
-  } finally {
-    closeHard(socket);
+/**
+ * The same on a net.Socket or a TLS socket (HTTPS, or plain HTTP on a Node without the tcp_wrap binding),
+ * with keepAlive as on the bare handle.
+ */
+class SocketHttpProbe {
+  private readonly watch: Stopwatch;
+  private readonly reader: ResponseReader;
+  private readonly request: string;
+  private readonly url: string;
+  private readonly port: number;
+  private readonly origin: string;
+  private readonly pool: IdleConnections | undefined;
+  private socket: Socket | undefined;
+  /** The socket came from the pool and has not answered yet. */
+  private reused = false;
+  private done = false;
+
+  constructor(
+    private readonly target: CheckTarget,
+    private readonly spec: HttpSpec,
+    private readonly context: RunContext,
+    private readonly tls: TlsOptions | undefined,
+    private readonly resolve: (r: ProbeResult) => void,
+  ) {
+    this.watch = new Stopwatch(context.drivers.clock);
+    this.port = spec.port ?? target.port;
+    const host = hostHeader(spec, target, tls ? 443 : 80);
+    this.url = `${tls ? 'https' : 'http'}://${host}${spec.path}`;
+    this.request = requestText(spec, host);
+    // A TLS connection is only shared by checks that would have set it up the same way.
+    this.origin = tls
+      ? `${target.address} ${this.port} tls ${tls.servername ?? ''} ${tls.verify ? (tls.caFile ?? 'system CAs') : 'unverified'}`
+      : `${target.address} ${this.port}`;
+    this.pool = spec.keepAlive ? context.drivers.connections : undefined;
+    this.reader = new ResponseReader({
+      wantBody: spec.method === 'GET' && (spec.bodyRegex !== undefined || spec.bodyDigest !== undefined),
+      maxBodyBytes: spec.maxBodyBytes,
+      head: spec.method === 'HEAD',
+      keepAlive: this.pool !== undefined,
+    });
+    const waiting = this.pool?.takeSocket(this.origin);
+    if (waiting === undefined) {
+      this.attach(this.open());
+    } else {
+      this.reused = true;
+      this.attach(waiting);
+      waiting.write(this.request);
+    }
+    context.onAbort(this.onAbort);
   }
+
+  private open(): Socket {
+    const { tls, target } = this;
+    const socket = tls
+      ? tlsConnect({
+          host: target.address,
+          port: this.port,
+          ...(tls.servername === undefined ? {} : { servername: tls.servername }),
+          rejectUnauthorized: tls.verify,
+          ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+        })
+      : connect({ host: target.address, port: this.port });
+    socket.once(tls ? 'secureConnect' : 'connect', this.onConnect);
+    return socket;
+  }
+
+  private attach(socket: Socket): void {
+    this.socket = socket;
+    socket.on('data', this.onData);
+    socket.on('end', this.onEnd);
+    socket.on('error', this.onError);
+    socket.on('close', this.onClose);
+  }
+
+  private detach(socket: Socket): void {
+    socket.off(this.tls ? 'secureConnect' : 'connect', this.onConnect);
+    socket.off('data', this.onData);
+    socket.off('end', this.onEnd);
+    socket.off('error', this.onError);
+    socket.off('close', this.onClose);
+  }
+
+  private finish(result: ProbeResult, keep = false): void {
+    if (this.done) return;
+    this.done = true;
+    const socket = this.socket;
+    if (socket !== undefined) {
+      this.detach(socket);
+      if (keep && this.pool !== undefined) this.pool.put(this.origin, socket);
+      else closeHard(socket);
+    }
+    this.context.onAbort(undefined);
+    this.resolve(result);
+  }
+
+  /** A reused socket gave out before answering: the same request on a fresh one. */
+  private reconnect(): boolean {
+    if (!this.reused || this.done) return false;
+    this.reused = false;
+    const old = this.socket as Socket;
+    this.detach(old);
+    closeHard(old);
+    this.attach(this.open());
+    return true;
+  }
+
+  private judge(outcome: ReadOutcome): void {
+    if (outcome.state === 'more') return;
+    const keep = outcome.state === 'done' && outcome.reusable;
+    this.finish(judgeResponse(outcome, this.spec, this.url, this.watch), keep);
+  }
+
+  private readonly onAbort = (): void => this.finish(this.watch.fail(`${this.url}: timed out`));
+
+  private readonly onConnect = (): void => {
+    this.socket?.write(this.request);
+  };
+
+  private readonly onData = (chunk: Buffer): void => {
+    this.reused = false;
+    this.judge(this.reader.push(chunk));
+  };
+
+  private readonly onEnd = (): void => {
+    if (!this.reconnect()) this.judge(this.reader.end());
+  };
+
+  private readonly onError = (err: Error): void => {
+    if (!this.reconnect()) this.finish(this.watch.fail(`${this.url}: ${socketReason(err, this.context)}`));
+  };
+
+  private readonly onClose = (): void => {
+    if (!this.reconnect()) this.finish(this.watch.fail(`${this.url}: connection closed early`));
+  };
 }
 
 function judgeBody(

@@ -4,15 +4,7 @@ import { type HttpSpec, httpFields, httpProbe } from './http-get.ts';
 import { parseWith, sameSpec } from './spec.ts';
 import type { CheckKind } from './types.ts';
 
-const schema = z.strictObject({
-  ...httpFields,
-  /**
-   * Keep the connection open for the next probe instead of a new one each time (Envoy's default; off as
-   * in keepalived and HAProxy, since a probe on an old connection cannot see that the server stopped
-   * accepting new ones).
-   */
-  keepAlive: z.boolean().default(false),
-});
+const schema = z.strictObject(httpFields);
 
 export const http: CheckKind<HttpSpec> = {
   kind: 'http',

@@ -44,6 +44,11 @@ export const https: CheckKind<HttpsSpec> = {
       }
     }
     const servername = spec.sni ?? sniFromHost(hostHeader(spec, target, 443));
-    return httpProbe(target, spec, context, { servername, verify: spec.verifyCertificate, ca });
+    return httpProbe(target, spec, context, {
+      servername,
+      verify: spec.verifyCertificate,
+      ca,
+      caFile: spec.caFile,
+    });
   },
 };

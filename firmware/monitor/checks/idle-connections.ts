@@ -1,35 +1,44 @@
 /**
- * Kept-alive probe connections between probes, by origin (address and port), for checks that ask for
- * keepAlive (Envoy's reuse_connection). One per monitor, closed with it. A connection waiting here is
- * dropped when the server closes it or sends anything, and when it has waited longer than `idleLimitMs`
- * (its check was removed, or probes too far apart to be worth holding a server's connection for).
+ * Kept-alive probe connections between probes, by origin, for checks that ask for keepAlive (Envoy's
+ * reuse_connection): bare TCP exchanges (plain HTTP) and sockets (HTTPS, or plain HTTP on a Node without
+ * the tcp_wrap binding), never mixed under one origin. One per monitor, closed with it. A connection
+ * waiting here is dropped when the server closes it or sends anything, and when it has waited longer than
+ * `idleLimitMs` (its check was removed, or probes too far apart to be worth holding a server's connection).
  */
+import type { Socket } from 'node:net';
 import type { Clock, Timer } from '../../../hal/clock/types.ts';
-import type { ExchangeOwner, TcpExchange } from './tcp-handle.ts';
+import { closeHard } from './net-util.ts';
+import { type ExchangeOwner, TcpExchange } from './tcp-handle.ts';
+
+type Connection = TcpExchange | Socket;
+
+const SOCKET_EVENTS = ['data', 'end', 'error', 'close'] as const;
 
 /** Holds a connection while it waits; whatever the connection says meanwhile ends its wait. */
 class Waiting implements ExchangeOwner {
   constructor(
     private readonly pool: IdleConnections,
     readonly origin: string,
-    readonly exchange: TcpExchange,
+    readonly connection: Connection,
     readonly since: number,
   ) {}
+
+  readonly gone = (): void => this.pool.drop(this);
 
   connected(): undefined {
     return undefined;
   }
 
   data(): void {
-    this.pool.drop(this);
+    this.gone();
   }
 
   ended(): void {
-    this.pool.drop(this);
+    this.gone();
   }
 
   failed(): void {
-    this.pool.drop(this);
+    this.gone();
   }
 }
 
@@ -48,21 +57,25 @@ export class IdleConnections {
     return this.count;
   }
 
-  /** The connection to `origin` that waited least, handed to `owner`. */
-  take(origin: string, owner: ExchangeOwner): TcpExchange | undefined {
-    const list = this.byOrigin.get(origin);
-    const w = list?.pop();
-    if (w === undefined) return undefined;
-    this.count--;
-    if (list?.length === 0) this.byOrigin.delete(origin);
-    w.exchange.owner = owner;
-    return w.exchange;
+  /** The exchange to `origin` that waited least, handed to `owner`. */
+  takeExchange(origin: string, owner: ExchangeOwner): TcpExchange | undefined {
+    const c = this.take(origin);
+    if (c === undefined || !(c instanceof TcpExchange)) return mismatch(c);
+    c.owner = owner;
+    return c;
   }
 
-  /** Keeps an open, connected exchange with nothing pending on it for the next probe of `origin`. */
-  put(origin: string, exchange: TcpExchange): void {
-    const w = new Waiting(this, origin, exchange, this.clock.now());
-    exchange.owner = w;
+  /** The socket to `origin` that waited least, without the pool's listeners: the caller adds its own. */
+  takeSocket(origin: string): Socket | undefined {
+    const c = this.take(origin);
+    return c instanceof TcpExchange ? mismatch(c) : c;
+  }
+
+  /** Keeps an open connection with nothing pending on it for the next probe of `origin`. */
+  put(origin: string, connection: Connection): void {
+    const w = new Waiting(this, origin, connection, this.clock.now());
+    if (connection instanceof TcpExchange) connection.owner = w;
+    else for (const event of SOCKET_EVENTS) connection.on(event, w.gone);
     const list = this.byOrigin.get(origin);
     if (list === undefined) this.byOrigin.set(origin, [w]);
     else list.push(w);
@@ -78,16 +91,28 @@ export class IdleConnections {
     list.splice(at, 1);
     if (list.length === 0) this.byOrigin.delete(w.origin);
     this.count--;
-    w.exchange.close();
+    close(w.connection);
   }
 
   /** Closes every waiting connection. */
   closeAll(): void {
     this.sweep?.cancel();
     this.sweep = undefined;
-    for (const list of this.byOrigin.values()) for (const w of list) w.exchange.close();
+    for (const list of this.byOrigin.values()) for (const w of list) close(w.connection);
     this.byOrigin.clear();
     this.count = 0;
+  }
+
+  /** The connection to `origin` that waited least, out of the pool and unwatched. */
+  private take(origin: string): Connection | undefined {
+    const list = this.byOrigin.get(origin);
+    const w = list?.pop();
+    if (w === undefined) return undefined;
+    this.count--;
+    if (list?.length === 0) this.byOrigin.delete(origin);
+    const c = w.connection;
+    if (!(c instanceof TcpExchange)) for (const event of SOCKET_EVENTS) c.off(event, w.gone);
+    return c;
   }
 
   private readonly expire = (): void => {
@@ -98,4 +123,15 @@ export class IdleConnections {
     }
     if (this.count > 0) this.sweep = this.clock.setTimer(this.idleLimitMs / 2, this.expire);
   };
+}
+
+/** A connection of the other kind under the origin asked for (a caller's bug): closed, not handed out. */
+function mismatch(c: Connection | undefined): undefined {
+  if (c !== undefined) close(c);
+  return undefined;
+}
+
+function close(c: Connection): void {
+  if (c instanceof TcpExchange) c.close();
+  else closeHard(c);
 }

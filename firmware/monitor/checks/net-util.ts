@@ -40,8 +40,8 @@ export class Stopwatch {
 }
 
 /** Why a socket operation failed, in words: the errno code alone (ECONNREFUSED), else the message. */
-export function socketReason(err: unknown, signal: AbortSignal): string {
-  if (signal.aborted) return 'timed out';
+export function socketReason(err: unknown, probe: { readonly aborted: boolean }): string {
+  if (probe.aborted) return 'timed out';
   if (err instanceof Error) {
     const code = 'code' in err && typeof err.code === 'string' ? err.code : undefined;
     if (code !== undefined && /^E[A-Z]+$/.test(code)) return code;

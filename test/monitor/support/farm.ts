@@ -50,7 +50,9 @@ function handler(port: number) {
     const n = (requestsOn.get(req.socket) ?? 0) + 1;
     requestsOn.set(req.socket, n);
     if (b.resetReused && n > 1) {
-      req.socket.resetAndDestroy();
+      // A TLS socket has no reset (its handle is the TLS layer): it is closed.
+      if ('encrypted' in req.socket) req.socket.destroy();
+      else req.socket.resetAndDestroy();
       return;
     }
     const sni = (req.socket as TLSSocket).servername;
