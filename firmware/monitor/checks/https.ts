@@ -1,6 +1,7 @@
 /**
- * HTTPS GET: the HTTP check over TLS, with SNI (default: the Host header's name, when it is a name) and
- * optional certificate verification (chain, validity and host name) against the system's or a given CA.
+ * HTTPS GET: the HTTP check over TLS, with SNI (default: the Host header's name, when it is a name),
+ * optional certificate verification (chain, validity and host name) against the system's or a given CA,
+ * and keep-alive (a full handshake per probe costs about 0.9 ms of CPU; see bench/monitor.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
