@@ -205,12 +205,7 @@ class PlainHttpProbe implements ExchangeOwner {
     this.url = `http://${this.request.host}${spec.path}`;
     this.port = spec.port ?? target.port;
     this.pool = spec.keepAlive ? context.drivers.connections : undefined;
-    this.reader = new ResponseReader({
-      wantBody: spec.method === 'GET' && (spec.bodyRegex !== undefined || spec.bodyDigest !== undefined),
-      maxBodyBytes: spec.maxBodyBytes,
-      head: spec.method === 'HEAD',
-      keepAlive: this.pool !== undefined,
-    });
+    this.reader = readerFor(spec, this.pool !== undefined);
     const waiting = this.pool?.takeExchange(this.request.origin, this);
     if (waiting === undefined) {
       this.exchange = new TcpExchange(target.address, this.port, this);
@@ -269,6 +264,15 @@ class PlainHttpProbe implements ExchangeOwner {
   }
 }
 
+function readerFor(spec: HttpSpec, keepAlive: boolean): ResponseReader {
+  return new ResponseReader({
+    wantBody: spec.method === 'GET' && (spec.bodyRegex !== undefined || spec.bodyDigest !== undefined),
+    maxBodyBytes: spec.maxBodyBytes,
+    head: spec.method === 'HEAD',
+    keepAlive,
+  });
+}
+
 function judgeResponse(outcome: ReadOutcome, spec: HttpSpec, url: string, watch: Stopwatch): ProbeResult {
   if (outcome.state === 'error') return watch.fail(`${url}: ${outcome.error}`);
   if (outcome.state === 'more') return watch.fail(`${url}: connection closed early`);
@@ -312,12 +316,7 @@ class SocketHttpProbe {
       ? `${target.address} ${this.port} tls ${tls.servername ?? ''} ${tls.verify ? (tls.caFile ?? 'system CAs') : 'unverified'}`
       : `${target.address} ${this.port}`;
     this.pool = spec.keepAlive ? context.drivers.connections : undefined;
-    this.reader = new ResponseReader({
-      wantBody: spec.method === 'GET' && (spec.bodyRegex !== undefined || spec.bodyDigest !== undefined),
-      maxBodyBytes: spec.maxBodyBytes,
-      head: spec.method === 'HEAD',
-      keepAlive: this.pool !== undefined,
-    });
+    this.reader = readerFor(spec, this.pool !== undefined);
     const waiting = this.pool?.takeSocket(this.origin);
     if (waiting === undefined) {
       this.attach(this.open());
