@@ -177,70 +177,117 @@ export function httpProbe(
 }
 
 /**
- * A plain HTTP request on a bare TCP handle (a class: no closures per probe). With keepAlive it takes a
- * waiting connection to the same origin when there is one, and leaves its connection waiting when the
- * response allows; a reused connection that closes or fails before any byte of the answer (the server
- * dropped it while idle) is replaced by a fresh one within the same probe, as browsers do.
+ * One request and its judged answer, whatever carries it: the response reader, keepAlive's hand-back to
+ * the pool, and the one retry of a reused connection that gave out before any byte of the answer (the
+ * server dropped it while idle), on a fresh connection within the same probe, as browsers do. A class
+ * per kind of connection opens, resumes, keeps and closes it (no closures made per probe).
  */
-class PlainHttpProbe implements ExchangeOwner {
-  private readonly watch: Stopwatch;
-  private readonly reader: ResponseReader;
-  private readonly request: Request;
-  private readonly url: string;
-  private readonly port: number;
-  private readonly pool: IdleConnections | undefined;
-  private exchange: TcpExchange | undefined;
-  /** The exchange came from the pool and has not answered yet. */
+abstract class RequestProbe<C> {
+  protected readonly watch: Stopwatch;
+  protected readonly reader: ResponseReader;
+  protected readonly pool: IdleConnections | undefined;
+  protected connection: C | undefined;
+  /** The connection came from the pool and has not answered yet. */
   private reused = false;
   private done = false;
 
   constructor(
-    private readonly target: CheckTarget,
-    private readonly spec: HttpSpec,
-    private readonly context: RunContext,
+    protected readonly spec: HttpSpec,
+    protected readonly context: RunContext,
+    protected readonly url: string,
+    protected readonly origin: string,
     private readonly resolve: (r: ProbeResult) => void,
   ) {
     this.watch = new Stopwatch(context.drivers.clock);
-    this.request = requestFor(spec, target, 80);
-    this.url = `http://${this.request.host}${spec.path}`;
-    this.port = spec.port ?? target.port;
     this.pool = spec.keepAlive ? context.drivers.connections : undefined;
     this.reader = readerFor(spec, this.pool !== undefined);
-    const waiting = this.pool?.takeExchange(this.request.origin, this);
-    if (waiting === undefined) {
-      this.exchange = new TcpExchange(target.address, this.port, this);
-    } else {
-      this.exchange = waiting;
-      this.reused = true;
-      waiting.send(this.request.text);
-    }
-    if (!this.done) context.onAbort(this.onAbort);
   }
 
-  private readonly onAbort = (): void => this.finish(this.watch.fail(`${this.url}: timed out`));
+  /** A new connection (into `connection`) that sends the request once connected. */
+  protected abstract open(): void;
+  /** Makes `waiting` (from the pool) the connection and sends the request on it. */
+  protected abstract resume(waiting: C): void;
+  /** Leaves the connection waiting in the pool. */
+  protected abstract keep(c: C): void;
+  protected abstract close(c: C): void;
 
-  private finish(result: ProbeResult, keep = false): void {
+  /** Starts on `waiting` when the pool had one, else on a new connection. */
+  protected begin(waiting: C | undefined): void {
+    if (waiting === undefined) {
+      this.open();
+    } else {
+      this.reused = true;
+      this.resume(waiting);
+    }
+    if (!this.done) this.context.onAbort(this.onAbort);
+  }
+
+  protected finish(result: ProbeResult, keep = false): void {
     if (this.done) return;
     this.done = true;
-    if (keep && this.exchange !== undefined) this.pool?.put(this.request.origin, this.exchange);
-    else this.exchange?.close();
+    const c = this.connection;
+    if (c !== undefined) {
+      if (keep && this.pool !== undefined) this.keep(c);
+      else this.close(c);
+    }
     this.context.onAbort(undefined);
     this.resolve(result);
   }
 
-  /** A reused connection gave out before answering: the same request on a fresh one. */
-  private reconnect(): boolean {
+  /** A reused connection gave out before answering: true when the request went on a fresh one. */
+  protected reconnect(): boolean {
     if (!this.reused || this.done) return false;
     this.reused = false;
-    this.exchange?.close();
-    this.exchange = new TcpExchange(this.target.address, this.port, this);
+    if (this.connection !== undefined) this.close(this.connection);
+    this.open();
     return true;
   }
 
-  private judge(outcome: ReadOutcome): void {
+  protected answered(bytes: Buffer): void {
+    this.reused = false;
+    this.judge(this.reader.push(bytes));
+  }
+
+  protected judge(outcome: ReadOutcome): void {
     if (outcome.state === 'more') return;
     const keep = outcome.state === 'done' && outcome.reusable;
     this.finish(judgeResponse(outcome, this.spec, this.url, this.watch), keep);
+  }
+
+  private readonly onAbort = (): void => this.finish(this.watch.fail(`${this.url}: timed out`));
+}
+
+/** Plain HTTP on a bare TCP handle. */
+class PlainHttpProbe extends RequestProbe<TcpExchange> implements ExchangeOwner {
+  private readonly request: Request;
+
+  constructor(
+    private readonly target: CheckTarget,
+    spec: HttpSpec,
+    context: RunContext,
+    resolve: (r: ProbeResult) => void,
+  ) {
+    const request = requestFor(spec, target, 80);
+    super(spec, context, `http://${request.host}${spec.path}`, request.origin, resolve);
+    this.request = request;
+    this.begin(this.pool?.takeExchange(request.origin, this));
+  }
+
+  protected open(): void {
+    this.connection = new TcpExchange(this.target.address, this.spec.port ?? this.target.port, this);
+  }
+
+  protected resume(waiting: TcpExchange): void {
+    this.connection = waiting;
+    waiting.send(this.request.text);
+  }
+
+  protected keep(c: TcpExchange): void {
+    this.pool?.put(this.origin, c);
+  }
+
+  protected close(c: TcpExchange): void {
+    c.close();
   }
 
   connected(): string {
@@ -248,8 +295,7 @@ class PlainHttpProbe implements ExchangeOwner {
   }
 
   data(bytes: Buffer): void {
-    this.reused = false;
-    this.judge(this.reader.push(bytes));
+    this.answered(bytes);
   }
 
   ended(): void {
@@ -259,8 +305,7 @@ class PlainHttpProbe implements ExchangeOwner {
   }
 
   failed(code: string): void {
-    if (this.reconnect()) return;
-    this.finish(this.watch.fail(`${this.url}: ${code}`));
+    if (!this.reconnect()) this.finish(this.watch.fail(`${this.url}: ${code}`));
   }
 }
 
@@ -282,53 +327,31 @@ function judgeResponse(outcome: ReadOutcome, spec: HttpSpec, url: string, watch:
   return judgeBody(outcome.body, spec, url, outcome.status, watch);
 }
 
-/**
- * The same on a net.Socket or a TLS socket (HTTPS, or plain HTTP on a Node without the tcp_wrap binding),
- * with keepAlive as on the bare handle.
- */
-class SocketHttpProbe {
-  private readonly watch: Stopwatch;
-  private readonly reader: ResponseReader;
+/** The same on a net.Socket or a TLS socket (HTTPS, or plain HTTP on a Node without the tcp_wrap binding). */
+class SocketHttpProbe extends RequestProbe<Socket> {
   private readonly request: string;
-  private readonly url: string;
   private readonly port: number;
-  private readonly origin: string;
-  private readonly pool: IdleConnections | undefined;
-  private socket: Socket | undefined;
-  /** The socket came from the pool and has not answered yet. */
-  private reused = false;
-  private done = false;
 
   constructor(
     private readonly target: CheckTarget,
-    private readonly spec: HttpSpec,
-    private readonly context: RunContext,
+    spec: HttpSpec,
+    context: RunContext,
     private readonly tls: TlsOptions | undefined,
-    private readonly resolve: (r: ProbeResult) => void,
+    resolve: (r: ProbeResult) => void,
   ) {
-    this.watch = new Stopwatch(context.drivers.clock);
-    this.port = spec.port ?? target.port;
+    const port = spec.port ?? target.port;
     const host = hostHeader(spec, target, tls ? 443 : 80);
-    this.url = `${tls ? 'https' : 'http'}://${host}${spec.path}`;
-    this.request = requestText(spec, host);
     // A TLS connection is only shared by checks that would have set it up the same way.
-    this.origin = tls
-      ? `${target.address} ${this.port} tls ${tls.servername ?? ''} ${tls.verify ? (tls.caFile ?? 'system CAs') : 'unverified'}`
-      : `${target.address} ${this.port}`;
-    this.pool = spec.keepAlive ? context.drivers.connections : undefined;
-    this.reader = readerFor(spec, this.pool !== undefined);
-    const waiting = this.pool?.takeSocket(this.origin);
-    if (waiting === undefined) {
-      this.attach(this.open());
-    } else {
-      this.reused = true;
-      this.attach(waiting);
-      waiting.write(this.request);
-    }
-    context.onAbort(this.onAbort);
+    const origin = tls
+      ? `${target.address} ${port} tls ${tls.servername ?? ''} ${tls.verify ? (tls.caFile ?? 'system CAs') : 'unverified'}`
+      : `${target.address} ${port}`;
+    super(spec, context, `${tls ? 'https' : 'http'}://${host}${spec.path}`, origin, resolve);
+    this.port = port;
+    this.request = requestText(spec, host);
+    this.begin(this.pool?.takeSocket(origin));
   }
 
-  private open(): Socket {
+  protected open(): void {
     const { tls, target } = this;
     const socket = tls
       ? tlsConnect({
@@ -340,11 +363,26 @@ class SocketHttpProbe {
         })
       : connect({ host: target.address, port: this.port });
     socket.once(tls ? 'secureConnect' : 'connect', this.onConnect);
-    return socket;
+    this.attach(socket);
+  }
+
+  protected resume(waiting: Socket): void {
+    this.attach(waiting);
+    waiting.write(this.request);
+  }
+
+  protected keep(c: Socket): void {
+    this.detach(c);
+    this.pool?.put(this.origin, c);
+  }
+
+  protected close(c: Socket): void {
+    this.detach(c);
+    closeHard(c);
   }
 
   private attach(socket: Socket): void {
-    this.socket = socket;
+    this.connection = socket;
     socket.on('data', this.onData);
     socket.on('end', this.onEnd);
     socket.on('error', this.onError);
@@ -359,46 +397,11 @@ class SocketHttpProbe {
     socket.off('close', this.onClose);
   }
 
-  private finish(result: ProbeResult, keep = false): void {
-    if (this.done) return;
-    this.done = true;
-    const socket = this.socket;
-    if (socket !== undefined) {
-      this.detach(socket);
-      if (keep && this.pool !== undefined) this.pool.put(this.origin, socket);
-      else closeHard(socket);
-    }
-    this.context.onAbort(undefined);
-    this.resolve(result);
-  }
-
-  /** A reused socket gave out before answering: the same request on a fresh one. */
-  private reconnect(): boolean {
-    if (!this.reused || this.done) return false;
-    this.reused = false;
-    const old = this.socket as Socket;
-    this.detach(old);
-    closeHard(old);
-    this.attach(this.open());
-    return true;
-  }
-
-  private judge(outcome: ReadOutcome): void {
-    if (outcome.state === 'more') return;
-    const keep = outcome.state === 'done' && outcome.reusable;
-    this.finish(judgeResponse(outcome, this.spec, this.url, this.watch), keep);
-  }
-
-  private readonly onAbort = (): void => this.finish(this.watch.fail(`${this.url}: timed out`));
-
   private readonly onConnect = (): void => {
-    this.socket?.write(this.request);
+    this.connection?.write(this.request);
   };
 
-  private readonly onData = (chunk: Buffer): void => {
-    this.reused = false;
-    this.judge(this.reader.push(chunk));
-  };
+  private readonly onData = (chunk: Buffer): void => this.answered(chunk);
 
   private readonly onEnd = (): void => {
     if (!this.reconnect()) this.judge(this.reader.end());
