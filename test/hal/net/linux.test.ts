@@ -249,7 +249,9 @@ if (canRun('net in namespaces', { root: true, tools: ['ip', 'arping', 'tcpdump',
     await realSleep(300);
     ac.abort();
     await rejects(within(burst), withCode('HAL_CANCELED'));
-    assert.is((await pidsIn(lan.ns.a)).length, before.length + 1);
+    // The helper is still there (other processes may come and go in the namespace meanwhile).
+    const helperPid = net.garpSender.pid;
+    assert.ok(helperPid !== undefined && (await pidsIn(lan.ns.a)).includes(String(helperPid)));
     await net.close();
     assert.equal(await pidsIn(lan.ns.a), before);
   });
