@@ -68,6 +68,8 @@ export class Draft {
     this.staleResults = s.counters.staleResults;
   }
 
+  private readonly deadline = (c: CheckState): number => deadlineOf(c, this.tickMs);
+
   check(i: number): CheckState | undefined {
     return this.changedChecks?.get(i) ?? this.baseChecks.at(i);
   }
@@ -84,7 +86,7 @@ export class Draft {
   }
 
   setCheck(i: number, c: CheckState): void {
-    const t = deadlineOf(c, this.tickMs);
+    const t = this.deadline(c);
     if (t < this.wake) this.wake = t;
     this.changedChecks ??= new Map();
     this.changedChecks.set(i, c);
@@ -123,7 +125,7 @@ export class Draft {
   ): void {
     this.baseChecks = PVec.from(checks);
     this.changedChecks = undefined;
-    this.baseDeadlines = PVec.from(checks.map((c) => deadlineOf(c, this.tickMs)));
+    this.baseDeadlines = PVec.from(checks.map(this.deadline));
     this.servers = servers;
     this.services = services;
     this.components = components;
@@ -158,7 +160,7 @@ export class Draft {
       deadlines:
         this.changedChecks === undefined
           ? this.baseDeadlines
-          : this.baseDeadlines.withMapped(this.changedChecks, (c) => deadlineOf(c, this.tickMs)),
+          : this.baseDeadlines.withMapped(this.changedChecks, this.deadline),
       servers: this.servers,
       services: this.services,
       components: this.components,

@@ -79,6 +79,21 @@ function fails(o: Outcome, pattern: RegExp): void {
   if (!o.result.ok) assert.match(o.result.reason, pattern);
 }
 
+/** Runs `body` while the farm's `port` answers as `behaviour` says; the port answers plainly again after. */
+async function behaving(
+  port: number,
+  behaviour: Record<string, unknown>,
+  body: () => Promise<void>,
+): Promise<void> {
+  const { farm } = await get();
+  await farm.call({ op: 'behave', port, ...behaviour });
+  try {
+    await body();
+  } finally {
+    await farm.call({ op: 'behave', port });
+  }
+}
+
 async function teardown(): Promise<void> {
   if (!world) return;
   const w = await world.catch(() => undefined);
@@ -146,27 +161,19 @@ if (canRun('monitor checks on the testbed', { root: true, tools: ['ip', 'socat',
     );
     ok(await probe({ kind: 'http', port: HTTP, bodyRegex: `host=${RS1.replace(/\./g, '\\.')}:${HTTP}\\n$` }));
   });
-  http('slow: an answer later than the timeout fails at the timeout', async () => {
-    const { farm } = await get();
-    await farm.call({ op: 'behave', port: HTTP, delayMs: 1500 });
-    try {
+  http('slow: an answer later than the timeout fails at the timeout', () =>
+    behaving(HTTP, { delayMs: 1500 }, async () => {
       const o = await probe({ kind: 'http', port: HTTP }, target(), 300);
       fails(o, /timed out/);
       assert.ok(o.ms < 700, `took ${o.ms} ms`);
       ok(await probe({ kind: 'http', port: HTTP }, target(), 2500));
-    } finally {
-      await farm.call({ op: 'behave', port: HTTP });
-    }
-  });
-  http('server error status from the farm', async () => {
-    const { farm } = await get();
-    await farm.call({ op: 'behave', port: HTTP, status: 503 });
-    try {
+    }),
+  );
+  http('server error status from the farm', () =>
+    behaving(HTTP, { status: 503 }, async () => {
       fails(await probe({ kind: 'http', port: HTTP }), /answered 503/);
-    } finally {
-      await farm.call({ op: 'behave', port: HTTP });
-    }
-  });
+    }),
+  );
   http('down: nothing listens', async () =>
     fails(await probe({ kind: 'http' }, target(CLOSED)), /ECONNREFUSED/),
   );
@@ -195,45 +202,33 @@ if (canRun('monitor checks on the testbed', { root: true, tools: ['ip', 'socat',
   http(
     'keepAlive: a reset on the reused connection before any answer is retried on a fresh one',
     async () => {
-      const { farm } = await get();
       await closeIdle();
-      await farm.call({ op: 'behave', port: HTTP, resetReused: true });
-      try {
+      await behaving(HTTP, { resetReused: true }, async () => {
         const before = await connectionsTo(HTTP);
         ok(await probe(keptAlive));
         ok(await probe(keptAlive));
         ok(await probe(keptAlive));
         assert.is((await connectionsTo(HTTP)) - before, 3, 'each reused connection was reset and replaced');
-      } finally {
-        await farm.call({ op: 'behave', port: HTTP });
-        await closeIdle();
-      }
+      });
+      await closeIdle();
     },
   );
   http('keepAlive: a server answering "Connection: close" gets a new connection every time', async () => {
-    const { farm } = await get();
     await closeIdle();
-    await farm.call({ op: 'behave', port: HTTP, close: true });
-    try {
+    await behaving(HTTP, { close: true }, async () => {
       const before = await connectionsTo(HTTP);
       ok(await probe(keptAlive));
       ok(await probe(keptAlive));
       assert.is((await connectionsTo(HTTP)) - before, 2);
       assert.is(await closeIdle(), 0);
-    } finally {
-      await farm.call({ op: 'behave', port: HTTP });
-    }
+    });
   });
   http('keepAlive: a connection is not kept after a timeout', async () => {
-    const { farm } = await get();
     await closeIdle();
-    await farm.call({ op: 'behave', port: HTTP, delayMs: 1500 });
-    try {
+    await behaving(HTTP, { delayMs: 1500 }, async () => {
       fails(await probe(keptAlive, target(), 300), /timed out/);
       assert.is(await closeIdle(), 0);
-    } finally {
-      await farm.call({ op: 'behave', port: HTTP });
-    }
+    });
   });
   http('without keepAlive every probe connects afresh and nothing waits', async () => {
     await closeIdle();
@@ -280,20 +275,16 @@ if (canRun('monitor checks on the testbed', { root: true, tools: ['ip', 'socat',
     fails(await probe({ kind: 'https', port: HTTP }), /./);
   });
   https('keepAlive: probes share one TLS connection; a reset one is replaced within the probe', async () => {
-    const { farm } = await get();
     await closeIdle();
     const keptTls = { kind: 'https', port: HTTPS, keepAlive: true, host: 'rs1.test' };
     const before = await connectionsTo(HTTPS);
     ok(await probe(keptTls));
     ok(await probe({ ...keptTls, bodyRegex: 'sni=rs1\\.test\\n$' }));
     assert.is((await connectionsTo(HTTPS)) - before, 1);
-    await farm.call({ op: 'behave', port: HTTPS, resetReused: true });
-    try {
+    await behaving(HTTPS, { resetReused: true }, async () => {
       ok(await probe(keptTls));
       assert.is((await connectionsTo(HTTPS)) - before, 2);
-    } finally {
-      await farm.call({ op: 'behave', port: HTTPS });
-    }
+    });
     const { certPath } = await get();
     ok(await probe({ ...keptTls, sni: 'rs1.test', verifyCertificate: true, caFile: certPath }));
     assert.is((await connectionsTo(HTTPS)) - before, 3, 'a verifying check does not share an unverified one');

@@ -342,8 +342,9 @@ class SocketHttpProbe extends RequestProbe<Socket> {
     const port = spec.port ?? target.port;
     const host = hostHeader(spec, target, tls ? 443 : 80);
     // A TLS connection is only shared by checks that would have set it up the same way.
+    const trust = tls?.verify ? (tls.caFile ?? 'system CAs') : 'unverified';
     const origin = tls
-      ? `${target.address} ${port} tls ${tls.servername ?? ''} ${tls.verify ? (tls.caFile ?? 'system CAs') : 'unverified'}`
+      ? `${target.address} ${port} tls ${tls.servername ?? ''} ${trust}`
       : `${target.address} ${port}`;
     super(spec, context, `${tls ? 'https' : 'http'}://${host}${spec.path}`, origin, resolve);
     this.port = port;
