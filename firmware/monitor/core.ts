@@ -12,9 +12,10 @@
  * after its slot, so probes due close together start in one tick (never two at once: when a probe
  * overruns its interval, or a tick comes late, the missed slots are skipped and the grid keeps its
  * phase, so checks spread by jitter stay spread after a stall). After a failure of an up check the next
- * probe comes after retryMs when set (the grid then continues from the retry). A probe still running timeoutMs after
- * it started is aborted at that exact time and counts as a failure; its late result is ignored. A probe
- * waiting for a slot in the shell's pool ('queued') has no timeout until it starts ('started').
+ * probe comes after retryMs when set (the grid then continues from the retry). A probe still running
+ * timeoutMs after it started is aborted at that exact time and counts as a failure; its late result is
+ * ignored. A probe waiting for a slot in the shell's pool ('queued') has no timeout until it starts
+ * ('started').
  *
  * Rule 3: hysteresis per check. An up check goes down after `fall` consecutive failures, a down one comes
  * up after `rise` consecutive successes. A server is up while all its checks are (none: always up).
